@@ -1,0 +1,79 @@
+# botfleet.deploy — developer entry points. Run `make help`.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := $(CURDIR)/.venv
+BIN := $(VENV)/bin
+COLLECTION_LINK := .collections/ansible_collections/botfleet/deploy
+SANITY_ROOT := .build/sanity/ansible_collections/botfleet/deploy
+
+export PATH := $(BIN):$(PATH)
+export CONTAINERS_CONF := $(CURDIR)/lab/containers.conf
+export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
+export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/.collections
+export MOLECULE_GLOB := molecule/*/molecule.yml
+export PYTHONDONTWRITEBYTECODE := 1
+
+MOLECULE_SCENARIOS ?= $(notdir $(patsubst %/molecule.yml,%,$(wildcard molecule/*/molecule.yml)))
+
+.PHONY: help
+help: ## Show the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
+
+$(BIN)/.installed: requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $@
+
+$(COLLECTION_LINK):
+	mkdir -p $(dir $@)
+	ln -sfn ../../.. $@
+
+.PHONY: venv
+venv: $(BIN)/.installed $(COLLECTION_LINK) ## Create the dev virtualenv and link the collection
+
+.PHONY: host-deps
+host-deps: ## Install podman, runc, debootstrap when missing (Debian, root)
+	lab/setup-host.sh
+
+.PHONY: image
+image: host-deps ## Build the lab image unless it exists
+	lab/image/build.sh
+
+.PHONY: setup
+setup: venv image ## Everything the tests and the lab need
+
+.PHONY: lint
+lint: venv ## ruff and ansible-lint (production profile)
+	ruff check .
+	ruff format --check .
+	ansible-lint
+
+.PHONY: sanity
+sanity: venv ## ansible-test sanity on a copy of the tracked files
+	rm -rf .build/sanity && mkdir -p $(SANITY_ROOT)
+	git ls-files -z --cached --others --exclude-standard | xargs -0 cp --parents -t $(SANITY_ROOT)
+	cd $(SANITY_ROOT) && git init -q && git add -A && \
+	  ansible-test sanity --color no --python 3.11 --venv --requirements $(SANITY_ARGS)
+
+.PHONY: test-unit
+test-unit: venv ## Fast tests: unit tests of the plugins and the lab
+	pytest -q tests/unit
+
+.PHONY: molecule
+molecule: setup ## Molecule scenarios on real systemd containers
+	for s in $(MOLECULE_SCENARIOS); do molecule test -s $$s || exit 1; done
+
+.PHONY: build
+build: venv ## Build the collection tarball
+	ansible-galaxy collection build --force --output-path .build
+
+.PHONY: test
+test: setup lint sanity test-unit build molecule ## Everything CI runs
+
+.PHONY: clean
+clean: ## Remove build output (keeps the venv and the lab image)
+	rm -rf .build tests/output
