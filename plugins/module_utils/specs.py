@@ -1,0 +1,46 @@
+# Copyright: botfleet contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Argument specs shared by modules and their action plugins, defined once.
+
+Each spec mirrors a documentation fragment in plugins/doc_fragments/; sanity's
+validate-modules keeps the two in step.
+"""
+
+from __future__ import annotations
+
+from ansible_collections.botfleet.deploy.plugins.module_utils.installer import INSTALLER_CHOICES
+
+
+def installer_spec():
+    """Options of the uv/pip engine (doc fragment botfleet.deploy.installer)."""
+    return {
+        "installer": {"type": "str", "default": "auto", "choices": list(INSTALLER_CHOICES)},
+        "uv_path": {"type": "path"},
+        "index_url": {"type": "str", "no_log": True},
+        "extra_index_urls": {"type": "list", "elements": "str", "default": [], "no_log": True},
+        "find_links": {"type": "list", "elements": "str", "default": []},
+        "offline": {"type": "bool", "default": False},
+        "hashes": {"type": "dict", "default": {}},
+    }
+
+
+def venv_facts_spec():
+    return {
+        "path": {"type": "path", "required": True},
+        "packages": {"type": "list", "elements": "str", "default": []},
+        "pins": {"type": "dict", "default": {}},
+        "units": {"type": "list", "elements": "str", "default": []},
+    }
+
+
+def venv_pins_spec():
+    spec = {
+        "path": {"type": "path", "required": True},
+        "pins": {"type": "dict", "required": True},
+        "requirements": {"type": "list", "elements": "str", "default": []},
+        "allow_conflicts": {"type": "list", "elements": "str", "default": []},
+        "python": {"type": "str", "default": "python3"},
+        "create": {"type": "bool", "default": True},
+    }
+    spec.update(installer_spec())
+    return spec

@@ -1,0 +1,32 @@
+# Copyright: botfleet contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Common ground of botfleet's action plugins."""
+
+from __future__ import annotations
+
+from ansible.plugins.action import ActionBase
+
+
+class ModuleFailed(Exception):
+    """A module run on the target failed; ``result`` is its result, unchanged."""
+
+    def __init__(self, result):
+        super().__init__(result.get("msg", "module failed"))
+        self.result = result
+
+
+class BotfleetAction(ActionBase):
+    """Validates arguments on the controller, before anything runs on the target."""
+
+    TRANSFERS_FILES = False
+
+    def validated_args(self, spec):
+        # Raises (and so fails the task) on the first invalid argument, in check mode too.
+        _validation, args = self.validate_argument_spec(argument_spec=spec)
+        return args
+
+    def run_module(self, name, args, task_vars):
+        result = self._execute_module(module_name=name, module_args=args, task_vars=task_vars)
+        if result.get("failed"):
+            raise ModuleFailed(result)
+        return result

@@ -1,0 +1,146 @@
+"""Target-side inspection against real venvs and real processes."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+from conftest import UV
+
+from ansible_collections.botfleet.deploy.plugins.module_utils.venv import (
+    VenvError,
+    gather,
+    parse_unit_show,
+    pending_changes,
+    probe,
+    process_start_time,
+    symlink_switches,
+    venv_state,
+)
+
+
+def run_command(argv):
+    proc = subprocess.run(argv, capture_output=True, text=True)
+    return proc.returncode, proc.stdout, proc.stderr
+
+
+def test_probe_lists_distributions_and_interpreter(venv_factory):
+    venv = venv_factory("websockets==11.0.3", "backoff==2.2.1")
+    facts = probe(run_command, str(venv))
+    assert facts["distributions"]["websockets"]["version"] == "11.0.3"
+    assert facts["distributions"]["backoff"]["version"] == "2.2.1"
+    assert facts["python"]["prefix"] == str(venv)
+    assert facts["marker_environment"]["python_version"] == ".".join(facts["python"]["version"].split(".")[:2])
+    assert facts["distributions"]["websockets"]["installed_at"] <= time.time()
+
+
+def test_probe_ignores_pythonpath_of_the_caller(venv_factory, tmp_path, monkeypatch):
+    venv = venv_factory()
+    fake = tmp_path / "site" / "fake-9.9.dist-info"
+    fake.mkdir(parents=True)
+    (fake / "METADATA").write_text("Metadata-Version: 2.1\nName: fake\nVersion: 9.9\n")
+    monkeypatch.setenv("PYTHONPATH", str(tmp_path / "site"))
+    assert "fake" not in probe(run_command, str(venv))["distributions"]
+
+
+def test_probe_reports_a_broken_interpreter(tmp_path):
+    (tmp_path / "bin").mkdir()
+    python = tmp_path / "bin" / "python"
+    python.write_text("#!/bin/sh\necho broken >&2\nexit 3\n")
+    python.chmod(0o755)
+    with pytest.raises(VenvError, match=r"failed to list its packages \(rc=3\): broken"):
+        probe(run_command, str(tmp_path))
+
+
+@pytest.mark.parametrize(
+    ("setup", "expected"),
+    [
+        ("missing", "missing"),
+        ("file", "is not a directory"),
+        ("emptydir", "has no pyvenv.cfg"),
+        ("nopython", "no executable bin/python"),
+    ],
+)
+def test_venv_state_says_why_a_path_is_not_a_venv(tmp_path, setup, expected):
+    path = tmp_path / "venv"
+    if setup == "file":
+        path.write_text("")
+    elif setup in ("emptydir", "nopython"):
+        path.mkdir()
+        if setup == "nopython":
+            (path / "pyvenv.cfg").write_text("home = /usr/bin\n")
+    assert expected in venv_state(str(path))
+
+
+def test_gather_missing_venv_is_a_fact(tmp_path):
+    facts = gather(run_command, str(tmp_path / "nope"))
+    assert facts["exists"] is False
+    assert facts["distributions"] == {}
+
+
+def test_gather_refuses_a_directory_that_is_not_a_venv(tmp_path):
+    with pytest.raises(VenvError, match=r"has no pyvenv\.cfg"):
+        gather(run_command, str(tmp_path))
+
+
+def test_process_start_time_of_a_real_process():
+    before = time.time()
+    proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        started = process_start_time(proc.pid)
+    finally:
+        proc.kill()
+        proc.wait()
+    # /proc counts in clock ticks (10 ms); allow a few of them each way.
+    assert before - 0.05 <= started <= time.time() + 0.05
+
+
+def test_process_start_time_of_a_gone_process():
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    with pytest.raises(VenvError, match=f"process {proc.pid} is gone"):
+        process_start_time(proc.pid)
+
+
+def test_restart_pending_after_a_real_upgrade(venv_factory):
+    """A process started from the venv, then websockets upgraded under it: the upgrade is pending."""
+    venv = venv_factory("websockets==11.0.3")
+    python = str(venv / "bin" / "python")
+    proc = subprocess.Popen([python, "-c", "import websockets, time; time.sleep(60)"])
+    try:
+        started = process_start_time(proc.pid)
+        facts = probe(run_command, str(venv))
+        assert pending_changes(started, facts["distributions"], {}) == ([], [])
+        subprocess.run([UV, "pip", "install", "--quiet", "--python", python, "websockets==14.2"], check=True)
+        facts = probe(run_command, str(venv))
+        assert pending_changes(started, facts["distributions"], {}) == (["websockets"], [])
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def test_symlink_switch_counts_as_a_change(tmp_path):
+    releases = tmp_path / "releases"
+    (releases / "a").mkdir(parents=True)
+    (releases / "b").mkdir()
+    current = tmp_path / "current"
+    current.symlink_to(releases / "a")
+    started = time.time()
+    time.sleep(0.05)
+    tmp = tmp_path / "current.new"
+    tmp.symlink_to(releases / "b")
+    os.replace(tmp, current)
+    switches = symlink_switches(str(current / "venv"))
+    assert list(switches) == [str(current)]
+    assert pending_changes(started, {}, switches) == ([], [str(current)])
+    assert pending_changes(time.time() + 1, {}, switches) == ([], [])
+
+
+def test_parse_unit_show():
+    text = "Id=botfleet-barnacles.service\nMainPID=42\nExecMainStartTimestamp=Fri 2026-11-27 08:00:00 UTC\n"
+    props = parse_unit_show(text)
+    assert props["MainPID"] == "42"
+    assert props["ExecMainStartTimestamp"] == "Fri 2026-11-27 08:00:00 UTC"
