@@ -8,6 +8,9 @@ VENV := $(CURDIR)/.venv
 BIN := $(VENV)/bin
 COLLECTION_LINK := .collections/ansible_collections/botfleet/deploy
 SANITY_ROOT := .build/sanity/ansible_collections/botfleet/deploy
+# The pip version ansible-test 2.19 bootstraps into its venvs (get_venv_packages).
+ANSIBLE_TEST_PIP := 24.2
+ANSIBLE_TEST_GET_PIP := $(HOME)/.ansible/test/cache/get_pip_$(subst .,_,$(ANSIBLE_TEST_PIP)).py
 
 export PATH := $(BIN):$(PATH)
 export CONTAINERS_CONF := $(CURDIR)/lab/containers.conf
@@ -52,8 +55,12 @@ lint: venv ## ruff and ansible-lint (production profile)
 	ruff format --check .
 	ansible-lint
 
+$(ANSIBLE_TEST_GET_PIP): tools/get_pip_offline.py
+	mkdir -p $(dir $@)
+	cp $< $@
+
 .PHONY: sanity
-sanity: venv ## ansible-test sanity on a copy of the tracked files
+sanity: venv $(ANSIBLE_TEST_GET_PIP) ## ansible-test sanity on a copy of the tracked files
 	rm -rf .build/sanity && mkdir -p $(SANITY_ROOT)
 	git ls-files -z --cached --others --exclude-standard | xargs -0 cp --parents -t $(SANITY_ROOT)
 	cd $(SANITY_ROOT) && git init -q && git add -A && \

@@ -19,7 +19,7 @@ description:
   - Version and marker logic runs on the controller with the C(packaging) library; the target needs only
     C(python3).
   - Never changes anything.
-author: botfleet contributors
+author: botfleet maintainers (@botfleet)
 options:
   path:
     description:
@@ -56,6 +56,7 @@ attributes:
     description: The module never changes anything.
   diff_mode:
     support: none
+    description: Nothing changes, so there is nothing to show.
   action:
     support: full
     description: Version and conflict evaluation run in an action plugin on the controller.

@@ -17,7 +17,7 @@ description:
     conflict, except on the packages listed in O(allow_conflicts).
   - For an immutable, built-aside venv that is only switched in when it passed every check, use
     M(botfleet.deploy.release); this module changes a venv in place.
-author: botfleet contributors
+author: botfleet maintainers (@botfleet)
 extends_documentation_fragment:
   - botfleet.deploy.installer
 options:

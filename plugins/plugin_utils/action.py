@@ -4,7 +4,11 @@
 
 from __future__ import annotations
 
+from ansible.errors import AnsibleError
+from ansible.module_utils.basic import missing_required_lib
 from ansible.plugins.action import ActionBase
+
+from ansible_collections.botfleet.deploy.plugins.plugin_utils.pins import PACKAGING_IMPORT_ERROR
 
 
 class ModuleFailed(Exception):
@@ -21,6 +25,10 @@ class BotfleetAction(ActionBase):
     TRANSFERS_FILES = False
 
     def validated_args(self, spec):
+        if PACKAGING_IMPORT_ERROR is not None:
+            raise AnsibleError(
+                missing_required_lib("packaging") + " (on the controller)", orig_exc=PACKAGING_IMPORT_ERROR
+            )
         # Raises (and so fails the task) on the first invalid argument, in check mode too.
         _validation, args = self.validate_argument_spec(argument_spec=spec)
         return args

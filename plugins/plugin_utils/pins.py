@@ -10,11 +10,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from packaging.markers import UndefinedEnvironmentName
-from packaging.requirements import InvalidRequirement, Requirement
-from packaging.specifiers import InvalidSpecifier, SpecifierSet
-from packaging.utils import InvalidName, canonicalize_name
-from packaging.version import InvalidVersion, Version
+try:
+    from packaging.markers import UndefinedEnvironmentName
+    from packaging.requirements import InvalidRequirement, Requirement
+    from packaging.specifiers import InvalidSpecifier, SpecifierSet
+    from packaging.utils import InvalidName, canonicalize_name
+    from packaging.version import InvalidVersion, Version
+except ImportError as exc:  # ansible-core depends on packaging; a broken install may still lack it
+    PACKAGING_IMPORT_ERROR = exc
+else:
+    PACKAGING_IMPORT_ERROR = None
 
 
 class PinError(ValueError):
@@ -286,7 +291,7 @@ def parse_hashes(hashes, pins):
         if isinstance(digests, str):
             digests = [digests]
         for digest in digests:
-            _algorithm, _, hexdigest = str(digest).partition(":")
+            hexdigest = str(digest).partition(":")[2]
             if (
                 not str(digest).startswith(_HASH_PREFIXES)
                 or not hexdigest

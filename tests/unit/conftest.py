@@ -67,7 +67,7 @@ def run_module(tmp_path):
             argv.append("--check")
         if diff:
             argv.append("--diff")
-        proc = subprocess.run(argv, env=env, capture_output=True, text=True, cwd=tmp_path, timeout=600)
+        proc = subprocess.run(argv, env=env, capture_output=True, text=True, check=False, cwd=tmp_path, timeout=600)
         try:
             report = json.loads(proc.stdout)
         except ValueError:

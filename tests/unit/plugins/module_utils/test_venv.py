@@ -23,7 +23,7 @@ from ansible_collections.botfleet.deploy.plugins.module_utils.venv import (
 
 
 def run_command(argv):
-    proc = subprocess.run(argv, capture_output=True, text=True)
+    proc = subprocess.run(argv, capture_output=True, text=True, check=False)
     return proc.returncode, proc.stdout, proc.stderr
 
 

@@ -17,6 +17,7 @@ def installed(venv, name):
         [str(venv / "bin" / "python"), "-c", f"import importlib.metadata as m; print(m.version({name!r}))"],
         capture_output=True,
         text=True,
+        check=False,
     )
     return out.stdout.strip() or None
 
