@@ -81,6 +81,10 @@ build: venv ## Build the collection tarball
 .PHONY: test
 test: setup lint sanity test-unit build molecule ## Everything CI runs
 
+.PHONY: bench
+bench: venv ## Benchmarks against the baselines (figures in bench/results/)
+	python bench/venv_modules.py
+
 .PHONY: clean
 clean: ## Remove build output (keeps the venv and the lab image)
 	rm -rf .build tests/output
