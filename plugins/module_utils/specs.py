@@ -9,6 +9,7 @@ validate-modules keeps the two in step.
 from __future__ import annotations
 
 from ansible_collections.botfleet.deploy.plugins.module_utils.installer import INSTALLER_CHOICES
+from ansible_collections.botfleet.deploy.plugins.module_utils.release_manager import PHASES, STATES
 
 
 def installer_spec():
@@ -41,6 +42,29 @@ def venv_pins_spec():
         "allow_conflicts": {"type": "list", "elements": "str", "default": []},
         "python": {"type": "str", "default": "python3"},
         "create": {"type": "bool", "default": True},
+    }
+    spec.update(installer_spec())
+    return spec
+
+
+def release_spec():
+    spec = {
+        "bot": {"type": "str", "required": True},
+        "state": {"type": "str", "default": "built", "choices": list(STATES)},
+        "root": {"type": "path", "default": "/opt/botfleet"},
+        "state_dir": {"type": "path", "default": "/var/lib/botfleet"},
+        "pins": {"type": "dict", "default": {}},
+        "requirements": {"type": "list", "elements": "str", "default": []},
+        "allow_conflicts": {"type": "list", "elements": "str", "default": []},
+        "python": {"type": "str", "default": "python3"},
+        "release_id": {"type": "str"},
+        "smoke_imports": {"type": "list", "elements": "str", "default": []},
+        "keep": {"type": "int", "default": 5},
+        "lock_timeout": {"type": "int", "default": 300},
+        # Hidden: the action plugin drives the build phases (see module_utils/release_manager.py).
+        "_phase": {"type": "str", "choices": list(PHASES)},
+        "_staged": {"type": "path"},
+        "_accepted": {"type": "list", "elements": "dict", "default": []},
     }
     spec.update(installer_spec())
     return spec

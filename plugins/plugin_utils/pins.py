@@ -316,3 +316,18 @@ def requirement_changes(lines, versions):
             {"name": name, "before": before, "after": after, "action": "install" if before is None else "upgrade"}
         )
     return changes
+
+
+def normalized_requirements(lines):
+    """Validated requirement lines in canonical text (so spelling does not change a release id)."""
+    result = []
+    for line in parse_requirements(lines):
+        req = Requirement(line)
+        text = canonicalize_name(req.name)
+        if req.extras:
+            text += "[" + ",".join(sorted(req.extras)) + "]"
+        text += f" @ {req.url}" if req.url else str(req.specifier)
+        if req.marker is not None:
+            text += f" ; {req.marker}"
+        result.append(text)
+    return sorted(result)

@@ -1,0 +1,262 @@
+# Copyright: botfleet contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The release module's work on the target, one method per state.
+
+Building is split in phases so that the controller can check the staged venv
+with the real ``packaging`` library before it becomes a release:
+
+    stage   build releases/.staging-<id>-*/venv, smoke-test it, return its raw facts
+    commit  move the staging directory into place as releases/<id>
+    discard remove the staging directory (the controller refused it)
+
+The action plugin drives these phases through the hidden ``_phase`` option.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+
+from ansible_collections.botfleet.deploy.plugins.module_utils.installer import (
+    Installer,
+    InstallError,
+    install_sets,
+    summarize,
+)
+from ansible_collections.botfleet.deploy.plugins.module_utils.release import (
+    ReleaseError,
+    ReleaseStore,
+    check_release_id,
+    compute_release_id,
+    interpreter_info,
+    prune_plan,
+    smoke_test,
+    write_json_atomic,
+)
+from ansible_collections.botfleet.deploy.plugins.module_utils.venv import format_timestamp, gather
+
+STATES = ("built", "active", "rolled_back", "pruned")
+PHASES = ("stage", "commit", "discard")
+# Left in the staging directory by the stage phase for the commit phase.
+BUILD_NOTE = ".build.json"
+
+
+class ReleaseManager:
+    def __init__(self, module):
+        self.module = module
+        self.params = module.params
+        try:
+            self.store = ReleaseStore(
+                self.params["root"], self.params["state_dir"], self.params["bot"], self.params["lock_timeout"]
+            )
+        except ReleaseError as exc:
+            module.fail_json(msg=str(exc))
+        self.result = {"changed": False, "bot": self.params["bot"]}
+
+    def run(self):
+        try:
+            handler = {
+                "built": self.built,
+                "active": self.activate,
+                "rolled_back": self.roll_back,
+                "pruned": self.prune,
+            }[self.params["state"]]
+            handler()
+        except ReleaseError as exc:
+            self.module.fail_json(msg=str(exc), **self.result)
+        self.result.setdefault("current_id", self.store.current())
+        return self.result
+
+    # -- identity -----------------------------------------------------------------------------------------------
+
+    def interpreter(self):
+        python = self.params["python"]
+        if not os.path.isabs(python):
+            found = self.module.get_bin_path(python, required=False)
+            if not found:
+                raise ReleaseError("python %r is not on PATH of this host; set python to an interpreter path" % python)
+            python = found
+        return interpreter_info(self.module.run_command, python)
+
+    def target_id(self):
+        """The release id named by release_id, or the content address of the given pins."""
+        if self.params["release_id"]:
+            check_release_id(self.params["release_id"])
+            return self.params["release_id"]
+        if not self.params["pins"] and not self.params["requirements"]:
+            raise ReleaseError("give pins (and requirements) or a release_id")
+        return compute_release_id(self.params["pins"], self.params["requirements"], self.interpreter())
+
+    def describe(self, release_id):
+        # Not "path": AnsibleModule would add that file's owner and mode to the result.
+        self.result.update(release_id=release_id, release_path=self.store.path(release_id))
+        if self.store.is_complete(release_id):
+            self.result["release"] = self.store.read_release(release_id)
+
+    # -- states -------------------------------------------------------------------------------------------------
+
+    def built(self):
+        phase = self.params["_phase"] or "stage"
+        if phase == "stage":
+            self.stage()
+        elif phase == "commit":
+            self.commit()
+        else:
+            self.discard()
+
+    def stage(self):
+        interpreter = self.interpreter()
+        release_id = compute_release_id(self.params["pins"], self.params["requirements"], interpreter)
+        self.describe(release_id)
+        if self.store.is_complete(release_id):
+            self.result["exists"] = True
+            return
+        self.result["exists"] = False
+        if self.module.check_mode:
+            self.result["changed"] = True
+            return
+        staging = self.store.new_staging(release_id)
+        venv = os.path.join(staging, "venv")
+        installer = Installer(
+            self.module,
+            choice=self.params["installer"],
+            uv_path=self.params["uv_path"],
+            index_url=self.params["index_url"],
+            extra_index_urls=self.params["extra_index_urls"],
+            find_links=self.params["find_links"],
+            offline=self.params["offline"],
+            require_hashes=bool(self.params["hashes"]),
+        )
+        resolved, forced = install_sets(
+            self.params["pins"], self.params["requirements"], self.params["allow_conflicts"], self.params["hashes"]
+        )
+        self.result["installer"] = installer.name
+        try:
+            installer.create_venv(interpreter["executable"], venv)
+            installer.install(venv, resolved, "installing the pins")
+            installer.install(venv, forced, "installing the pins in allow_conflicts")
+            failure = smoke_test(self.module.run_command, venv, self.params["smoke_imports"])
+            if failure:
+                raise ReleaseError(
+                    "release %s of %s failed its import smoke test (%s): %s"
+                    % (release_id, self.store.bot, ", ".join(self.params["smoke_imports"]), failure)
+                )
+            facts = gather(self.module.run_command, venv)
+            write_json_atomic(os.path.join(staging, BUILD_NOTE), {"installer": installer.name})
+        except InstallError as exc:
+            shutil.rmtree(staging, ignore_errors=True)
+            self.result["commands"] = installer.commands
+            raise ReleaseError(
+                "building release %s of %s: %s with %s: %s; nothing was switched"
+                % (release_id, self.store.bot, exc, installer.name, summarize(exc.detail))
+            ) from exc
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+        self.result.update(changed=True, staged=staging, facts=facts, commands=installer.commands)
+
+    def commit(self):
+        staging = self.staged_path()
+        release_id = self.params["release_id"]
+        check_release_id(release_id)
+        facts = gather(self.module.run_command, os.path.join(staging, "venv"))
+        note_path = os.path.join(staging, BUILD_NOTE)
+        with open(note_path) as handle:
+            note = json.load(handle)
+        os.unlink(note_path)
+        record = {
+            "id": release_id,
+            "bot": self.store.bot,
+            "created": format_timestamp(time.time()),
+            "pins": self.params["pins"],
+            "requirements": self.params["requirements"],
+            "allow_conflicts": self.params["allow_conflicts"],
+            "accepted_conflicts": self.params["_accepted"],
+            "python": {
+                "version": facts["python"]["version"],
+                "implementation": facts["python"]["implementation"],
+                "executable": os.path.join(self.store.path(release_id), "venv", "bin", "python"),
+            },
+            "resolved": {d["name"]: d["version"] for d in facts["distributions"].values()},
+            "installer": note.get("installer"),
+        }
+        with self.store.lock():
+            created = self.store.commit(staging, release_id, record)
+            if created:
+                state = self.store.read_state()
+                self.store.write_state(state, {"event": "built", "release": release_id})
+        self.result.update(changed=created, built=created)
+        self.describe(release_id)
+
+    def discard(self):
+        shutil.rmtree(self.staged_path(), ignore_errors=True)
+        self.result["changed"] = False
+
+    def staged_path(self):
+        staged = self.params["_staged"] or ""
+        parent = os.path.realpath(os.path.dirname(staged))
+        if parent != os.path.realpath(self.store.releases_dir) or not os.path.basename(staged).startswith(".staging-"):
+            raise ReleaseError("%r is not a staging directory of %s" % (staged, self.store.bot))
+        return staged
+
+    def activate(self):
+        self.switch_to(self.target_id(), "activated")
+
+    def roll_back(self):
+        with self.store.lock():
+            state = self.store.read_state()
+        target = self.params["release_id"] or state.get("previous")
+        if not target:
+            available = ", ".join(rid for rid, _ in self.store.releases()) or "none"
+            raise ReleaseError(
+                "%s has no previous release recorded; name one with release_id (built releases: %s)"
+                % (self.store.bot, available)
+            )
+        check_release_id(target)
+        self.switch_to(target, "rolled_back")
+
+    def switch_to(self, release_id, event):
+        self.describe(release_id)
+        if not self.store.is_complete(release_id):
+            available = ", ".join(rid for rid, _ in self.store.releases()) or "none"
+            raise ReleaseError(
+                "release %s of %s is not built on this host (built releases: %s); build it with state=built"
+                % (release_id, self.store.bot, available)
+            )
+        with self.store.lock():
+            current = self.store.current()
+            self.result.update(previous_id=current, switched=current != release_id)
+            if current == release_id:
+                self.result["current_id"] = current
+                return
+            self.result["changed"] = True
+            self.result["current_id"] = release_id
+            if self.module._diff:
+                self.result["diff"] = {
+                    "before_header": self.store.current_link,
+                    "after_header": self.store.current_link,
+                    "before": "releases/%s\n" % current if current else "",
+                    "after": "releases/%s\n" % release_id,
+                }
+            if self.module.check_mode:
+                return
+            self.store.switch(release_id)
+            state = self.store.read_state()
+            state.update(current=release_id, previous=current)
+            self.store.write_state(state, {"event": event, "release": release_id, "from": current})
+
+    def prune(self):
+        with self.store.lock():
+            state = self.store.read_state()
+            protected = {self.store.current(), state.get("previous")}
+            remove = prune_plan(self.store.releases(), self.params["keep"], protected)
+            stale = self.store.stale_staging()
+            self.result.update(removed=remove, removed_staging=stale, changed=bool(remove or stale))
+            if self.module.check_mode or not (remove or stale):
+                return
+            for name in remove + stale:
+                shutil.rmtree(os.path.join(self.store.releases_dir, name))
+            if remove:
+                self.store.write_state(state, {"event": "pruned", "releases": remove})

@@ -1,0 +1,220 @@
+#!/usr/bin/python
+# Copyright: botfleet contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: release
+short_description: Build, activate, roll back and prune immutable per-bot releases
+version_added: 0.1.0
+description:
+  - Manages the releases of one bot on one host, with the layout
+    C(<root>/<bot>/releases/<id>/venv), C(<root>/<bot>/current -> releases/<id>) and the history in
+    C(<state_dir>/<bot>/state.json).
+  - A release id is a content address, a short hash of the normalized pins, the extra requirements and the
+    interpreter's version, so the same inputs give the same id on every host.
+  - O(state=built) builds a missing release aside, in a staging directory, with C(uv) or C(pip); checks that every
+    pin is satisfied and that no declared-requirement conflict exists except on packages in O(allow_conflicts)
+    (with the C(packaging) library, on the controller); imports O(smoke_imports) with the release's interpreter; and
+    only then renames it into place. A failed build removes its staging directory and never touches C(current).
+  - O(state=active) points C(current) at a built release by renaming a new symlink over it, and records the
+    release it replaced as the previous one.
+  - O(state=rolled_back) points C(current) at the previous release, or at O(release_id). It needs no package index.
+  - O(state=pruned) keeps the O(keep) newest releases, and always the current and the previous one.
+  - Operations on one bot are serialized by a lock file in its state directory.
+author: botfleet maintainers (@botfleet)
+extends_documentation_fragment:
+  - botfleet.deploy.installer
+options:
+  bot:
+    description:
+      - Name of the bot; lower-case letters, digits, C(-) and C(_), starting with a letter.
+    type: str
+    required: true
+    version_added: 0.1.0
+  state:
+    description:
+      - What to do; see the description.
+    type: str
+    default: built
+    choices: [built, active, rolled_back, pruned]
+    version_added: 0.1.0
+  root:
+    description:
+      - Directory holding one directory per bot.
+    type: path
+    default: /opt/botfleet
+    version_added: 0.1.0
+  state_dir:
+    description:
+      - Directory holding one state directory per bot.
+    type: path
+    default: /var/lib/botfleet
+    version_added: 0.1.0
+  pins:
+    description:
+      - Pins of the release, a mapping of package name to a version (C(16.1)) or a PEP 440 specifier set.
+      - Required with O(state=built); with O(state=active) they name the release unless O(release_id) is given.
+    type: dict
+    default: {}
+    version_added: 0.1.0
+  requirements:
+    description:
+      - Further PEP 508 requirement lines of the release, for example the bot application itself.
+    type: list
+    elements: str
+    default: []
+    version_added: 0.1.0
+  allow_conflicts:
+    description:
+      - Names of packages whose declared-requirement conflicts are accepted on purpose; any other conflict refuses
+        the release before it is renamed into place.
+    type: list
+    elements: str
+    default: []
+    version_added: 0.1.0
+  python:
+    description:
+      - Interpreter (name on E(PATH) or path) of the release. Its version is part of the release id.
+    type: str
+    default: python3
+    version_added: 0.1.0
+  release_id:
+    description:
+      - The release to activate or roll back to. Without it, O(state=active) uses the id of O(pins) and
+        O(state=rolled_back) uses the previous release recorded in the state file.
+    type: str
+    version_added: 0.1.0
+  smoke_imports:
+    description:
+      - Python modules the release's interpreter must import before the release is accepted, usually the bot's own
+        package.
+    type: list
+    elements: str
+    default: []
+    version_added: 0.1.0
+  keep:
+    description:
+      - With O(state=pruned), how many of the newest releases to keep (the current and the previous one are always
+        kept).
+    type: int
+    default: 5
+    version_added: 0.1.0
+  lock_timeout:
+    description:
+      - Seconds to wait for another run holding the bot's lock.
+    type: int
+    default: 300
+    version_added: 0.1.0
+attributes:
+  check_mode:
+    support: full
+    description: Reports the release id and whether it would be built, switched or removed.
+  diff_mode:
+    support: full
+    description: Shows the target of C(current) before and after a switch.
+  action:
+    support: full
+    description: Validation and the checks of a staged release run in an action plugin on the controller.
+notes:
+  - A venv built in the staging directory is moved into place; the absolute paths in its C(bin/) scripts and
+    C(pyvenv.cfg) are rewritten to the final path before the move.
+seealso:
+  - module: botfleet.deploy.venv_pins
+  - module: botfleet.deploy.venv_facts
+"""
+
+EXAMPLES = r"""
+- name: Build the release of the new pins for barnacles from a wheelhouse
+  botfleet.deploy.release:
+    bot: barnacles
+    state: built
+    pins:
+      webex_bot: "1.3.1"
+      websockets: "16.1"
+    requirements: [botfleet-demo-bot==0.1.0]
+    smoke_imports: [botfleet_demo_bot]
+    find_links: [/var/cache/botfleet/wheelhouse]
+    offline: true
+  register: __botfleet_release
+
+- name: Switch barnacles to it
+  botfleet.deploy.release:
+    bot: barnacles
+    state: active
+    release_id: "{{ __botfleet_release.release_id }}"
+
+- name: Roll barnacles back to the release it ran before
+  botfleet.deploy.release:
+    bot: barnacles
+    state: rolled_back
+
+- name: Keep the three newest releases
+  botfleet.deploy.release:
+    bot: barnacles
+    state: pruned
+    keep: 3
+"""
+
+RETURN = r"""
+release_id:
+  description: The release built, activated or rolled back to.
+  returned: except with O(state=pruned)
+  type: str
+  sample: 3f9c2a61b0d4
+release_path:
+  description: Directory of that release.
+  returned: except with O(state=pruned)
+  type: str
+  sample: /opt/botfleet/barnacles/releases/3f9c2a61b0d4
+release:
+  description: The release's C(release.json) (pins, requirements, resolved versions, interpreter, creation time).
+  returned: when the release is built (not in check mode for a new one)
+  type: dict
+current_id:
+  description: The release C(current) points at after the task.
+  returned: always
+  type: str
+previous_id:
+  description: The release C(current) pointed at before a switch.
+  returned: with O(state=active) and O(state=rolled_back)
+  type: str
+built:
+  description: Whether this task built the release.
+  returned: with O(state=built)
+  type: bool
+switched:
+  description: Whether C(current) was (or in check mode would be) switched.
+  returned: with O(state=active) and O(state=rolled_back)
+  type: bool
+accepted_conflicts:
+  description: Declared-requirement conflicts of the new release accepted through O(allow_conflicts).
+  returned: with O(state=built)
+  type: list
+  elements: dict
+removed:
+  description: Release ids removed by O(state=pruned).
+  returned: with O(state=pruned)
+  type: list
+  elements: str
+commands:
+  description: Installer command lines that ran (credentials in URLs masked).
+  returned: when a release was built
+  type: list
+  elements: str
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.botfleet.deploy.plugins.module_utils.release_manager import ReleaseManager
+from ansible_collections.botfleet.deploy.plugins.module_utils.specs import release_spec
+
+
+def main():
+    module = AnsibleModule(argument_spec=release_spec(), supports_check_mode=True)
+    module.exit_json(**ReleaseManager(module).run())
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,192 @@
+"""The release store's file operations, on real directories and real venvs."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import threading
+import time
+
+import pytest
+from conftest import TARGET_PYTHON
+
+from ansible_collections.botfleet.deploy.plugins.module_utils.release import (
+    BotLock,
+    ReleaseError,
+    ReleaseStore,
+    check_bot_name,
+    check_release_id,
+    compute_release_id,
+    prune_plan,
+    relocate_venv,
+    smoke_test,
+    write_json_atomic,
+)
+
+CPYTHON_311 = {"implementation": "cpython", "version": "3.11.2"}
+
+
+def run_command(argv):
+    proc = subprocess.run(argv, capture_output=True, text=True, check=False)
+    return proc.returncode, proc.stdout, proc.stderr
+
+
+@pytest.fixture
+def store(tmp_path):
+    return ReleaseStore(str(tmp_path / "opt"), str(tmp_path / "state"), "barnacles", lock_timeout=1)
+
+
+def fake_release(store, release_id, created):
+    path = os.path.join(store.releases_dir, release_id)
+    os.makedirs(os.path.join(path, "venv"))
+    write_json_atomic(os.path.join(path, "release.json"), {"id": release_id, "created": created})
+
+
+def test_release_id_is_a_content_address():
+    pins = {"webex-bot": "==1.3.1", "websockets": "==16.1"}
+    first = compute_release_id(pins, ["botfleet-demo-bot==0.1.0"], CPYTHON_311)
+    assert first == compute_release_id(dict(reversed(pins.items())), ["botfleet-demo-bot==0.1.0"], CPYTHON_311)
+    assert len(first) == 12
+    check_release_id(first)
+    assert first != compute_release_id(pins, [], CPYTHON_311)
+    assert first != compute_release_id(dict(pins, websockets="==16.0"), ["botfleet-demo-bot==0.1.0"], CPYTHON_311)
+    assert first != compute_release_id(pins, ["botfleet-demo-bot==0.1.0"], dict(CPYTHON_311, version="3.11.9"))
+
+
+@pytest.mark.parametrize("name", ["barnacles", "money_ball", "jarvis-2", "b"])
+def test_good_bot_names(name):
+    check_bot_name(name)
+
+
+@pytest.mark.parametrize("name", ["", "Barnacles", "../etc", "bot name", "1bot", "bot;rm", "a" * 40, None])
+def test_bad_bot_names_are_refused_with_the_rule(name):
+    with pytest.raises(ReleaseError, match="not usable in paths and unit names"):
+        check_bot_name(name)
+
+
+@pytest.mark.parametrize("release_id", ["", "3f9c2a", "../../../etc", "3F9C2A61B0D4", "3f9c2a61b0d4x"])
+def test_bad_release_ids_are_refused(release_id):
+    with pytest.raises(ReleaseError, match="is not a release id"):
+        check_release_id(release_id)
+
+
+def test_prune_plan_keeps_newest_and_protected():
+    releases = [("a" * 12, "1"), ("b" * 12, "2"), ("c" * 12, "3"), ("d" * 12, "4"), ("e" * 12, "5")]
+    assert prune_plan(releases, 2, {None}) == ["a" * 12, "b" * 12, "c" * 12]
+    assert prune_plan(releases, 2, {"a" * 12, "b" * 12}) == ["c" * 12]
+    assert prune_plan(releases, 10, set()) == []
+
+
+def test_switch_is_atomic_and_history_is_kept(store):
+    for release_id, created in (("a" * 12, "1"), ("b" * 12, "2")):
+        fake_release(store, release_id, created)
+    store.switch("a" * 12)
+    assert store.current() == "a" * 12
+    store.switch("b" * 12)
+    assert os.readlink(store.current_link) == os.path.join("releases", "b" * 12)
+    assert [p for p in os.listdir(store.bot_dir) if p.startswith(".current")] == []
+    state = store.read_state()
+    state.update(current="b" * 12, previous="a" * 12)
+    store.write_state(state, {"event": "activated", "release": "b" * 12})
+    assert json.load(open(store.state_file))["history"][-1]["event"] == "activated"
+
+
+def test_releases_lists_only_complete_ones_oldest_first(store):
+    fake_release(store, "b" * 12, "2026-01-02T00:00:00Z")
+    fake_release(store, "a" * 12, "2026-01-01T00:00:00Z")
+    os.makedirs(os.path.join(store.releases_dir, "c" * 12))  # interrupted commit: no release.json
+    os.makedirs(os.path.join(store.releases_dir, ".staging-dddddddddddd-x"))
+    assert [rid for rid, _ in store.releases()] == ["a" * 12, "b" * 12]
+
+
+def test_commit_moves_a_real_venv_and_rewrites_its_paths(store):
+    staging = store.new_staging("f" * 12)
+    venv = os.path.join(staging, "venv")
+    subprocess.run([TARGET_PYTHON, "-m", "venv", venv], check=True)
+    assert store.commit(staging, "f" * 12, {"id": "f" * 12}) is True
+    final = os.path.join(store.releases_dir, "f" * 12, "venv")
+    assert not os.path.exists(staging)
+    # Long paths make pip use a /bin/sh exec trampoline instead of a #! line; either way the path is in the text.
+    pip = open(os.path.join(final, "bin", "pip")).read()
+    assert f"{final}/bin/python" in pip
+    assert ".staging-" not in pip
+    out = subprocess.run([os.path.join(final, "bin", "pip"), "--version"], capture_output=True, text=True, check=True)
+    assert final in out.stdout
+    assert "staging" not in open(os.path.join(final, "bin", "activate")).read()
+
+
+def test_commit_of_a_release_committed_meanwhile_keeps_the_first(store):
+    fake_release(store, "a" * 12, "1")
+    staging = store.new_staging("a" * 12)
+    assert store.commit(staging, "a" * 12, {"id": "a" * 12, "created": "2"}) is False
+    assert not os.path.exists(staging)
+    assert store.read_release("a" * 12)["created"] == "1"
+
+
+def test_relocate_leaves_binaries_alone(tmp_path):
+    venv = tmp_path / "venv"
+    (venv / "bin").mkdir(parents=True)
+    (venv / "pyvenv.cfg").write_text(f"home = /usr/bin\ncommand = python3 -m venv {venv}\n")
+    (venv / "bin" / "tool").write_text(f"#!{venv}/bin/python\nprint(1)\n")
+    (venv / "bin" / "native").write_bytes(b"\x7fELF\0\0" + str(venv).encode())
+    (venv / "bin" / "python").symlink_to("/usr/bin/python3")
+    assert relocate_venv(str(venv), str(venv), "/opt/new/venv") == ["pyvenv.cfg", "tool"]
+    assert (venv / "bin" / "tool").read_text().startswith("#!/opt/new/venv/bin/python")
+    assert str(venv).encode() in (venv / "bin" / "native").read_bytes()
+
+
+def test_lock_times_out_with_a_clear_message(store):
+    store.ensure_dirs()
+    path = os.path.join(store.state_dir, ".lock")
+    holder = BotLock(path, 1)
+    with holder:
+        started = time.monotonic()
+        with pytest.raises(ReleaseError, match="another botfleet run holds"):
+            with BotLock(path, 0.3):
+                pass
+        assert time.monotonic() - started >= 0.3
+
+
+def test_lock_serializes_two_holders(store):
+    store.ensure_dirs()
+    path = os.path.join(store.state_dir, ".lock")
+    order = []
+
+    def second():
+        with BotLock(path, 5):
+            order.append("second")
+
+    with BotLock(path, 5):
+        thread = threading.Thread(target=second)
+        thread.start()
+        time.sleep(0.3)
+        order.append("first")
+    thread.join(5)
+    assert order == ["first", "second"]
+
+
+def test_stale_staging_is_found_by_age(store):
+    store.ensure_dirs()
+    old = store.new_staging("a" * 12)
+    young = store.new_staging("b" * 12)
+    os.utime(old, (time.time() - 7 * 3600, time.time() - 7 * 3600))
+    assert store.stale_staging() == [os.path.basename(old)]
+    assert os.path.basename(young) not in store.stale_staging()
+
+
+def test_corrupt_state_file_is_reported(store):
+    store.ensure_dirs()
+    with open(store.state_file, "w") as handle:
+        handle.write("{not json")
+    with pytest.raises(ReleaseError, match="is not valid JSON"):
+        store.read_state()
+
+
+def test_smoke_test_reports_the_import_error(venv_factory):
+    venv = venv_factory("backoff==2.2.1")
+    assert smoke_test(run_command, str(venv), ["backoff"]) is None
+    assert smoke_test(run_command, str(venv), ["backoff", "no_such_module_x"]) == (
+        "ModuleNotFoundError: No module named 'no_such_module_x'"
+    )
+    assert smoke_test(run_command, str(venv), []) is None

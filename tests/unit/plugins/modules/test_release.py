@@ -1,0 +1,144 @@
+"""release through Ansible (module + action plugin), building real releases from the index."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+from conftest import TARGET_PYTHON
+
+pytestmark = pytest.mark.network
+
+OLD = {"webex_bot": "1.0.8", "websockets": "11.0.3"}
+STORY = {"webex_bot": "1.0.8", "websockets": "14.2"}
+
+
+@pytest.fixture
+def release(tmp_path, run_module):
+    base = {
+        "bot": "barnacles",
+        "root": str(tmp_path / "opt"),
+        "state_dir": str(tmp_path / "state"),
+        "python": TARGET_PYTHON,
+    }
+
+    def call(check=False, diff=False, **args):
+        return run_module("botfleet.deploy.release", dict(base, **args), check=check, diff=diff)
+
+    call.releases = tmp_path / "opt" / "barnacles" / "releases"
+    call.current = tmp_path / "opt" / "barnacles" / "current"
+    call.state = tmp_path / "state" / "barnacles" / "state.json"
+    return call
+
+
+def entries(path):
+    return sorted(os.listdir(path)) if path.exists() else []
+
+
+def test_build_activate_rebuild_without_index(release):
+    built = release(state="built", pins=OLD, smoke_imports=["webex_bot", "websockets"])
+    assert built.get("failed") is not True, built.get("msg")
+    assert built["changed"] is True and built["built"] is True
+    release_id = built["release_id"]
+    assert entries(release.releases) == [release_id]
+    record = json.loads((release.releases / release_id / "release.json").read_text())
+    assert record["resolved"]["websockets"] == "11.0.3"
+    assert record["pins"] == {"webex-bot": "==1.0.8", "websockets": "==11.0.3"}
+    assert record["python"]["executable"] == str(release.releases / release_id / "venv" / "bin" / "python")
+
+    # Same pins spelled differently, and an index that cannot be reached: the release exists, nothing to do.
+    again = release(
+        state="built", pins={"Webex-Bot": "==1.0.8", "websockets": "11.0.3"}, index_url="http://127.0.0.1:9/simple"
+    )
+    assert again.get("failed") is not True, again.get("msg")
+    assert again["changed"] is False
+    assert again["release_id"] == release_id
+
+    check = release(state="active", pins=OLD, check=True, diff=True)
+    assert check["changed"] is True
+    assert check["diff"]["after"] == f"releases/{release_id}\n"
+    assert not release.current.exists()
+
+    active = release(state="active", pins=OLD)
+    assert active["changed"] is True
+    assert os.readlink(release.current) == f"releases/{release_id}"
+    assert release(state="active", release_id=release_id)["changed"] is False
+
+
+def test_refused_conflict_leaves_nothing_behind(release):
+    result = release(state="built", pins=STORY)
+    assert result["failed"] is True
+    assert "webex-bot==1.0.8 depends on websockets==11.0.3" in result["msg"] or "websockets==11.0.3" in result["msg"]
+    assert "nothing was switched" in result["msg"]
+    assert entries(release.releases) == []
+
+
+def test_allowed_conflict_is_built_and_reported(release):
+    result = release(state="built", pins=STORY, allow_conflicts=["websockets"])
+    assert result.get("failed") is not True, result.get("msg")
+    assert [c["message"] for c in result["accepted_conflicts"]] == [
+        "webex-bot 1.0.8 requires websockets==11.0.3, installed 14.2"
+    ]
+    assert result["release"]["resolved"]["websockets"] == "14.2"
+
+
+def test_unknown_version_and_failing_smoke_test_leave_current_untouched(release):
+    good = release(state="built", pins={"backoff": "2.2.1"})
+    release(state="active", release_id=good["release_id"])
+    unknown = release(state="built", pins={"backoff": "99.0"})
+    assert unknown["failed"] is True
+    assert "backoff==99.0" in unknown["msg"]
+    smoke = release(state="built", pins={"backoff": "2.1.2"}, smoke_imports=["no_such_module_x"])
+    assert smoke["failed"] is True
+    assert "failed its import smoke test" in smoke["msg"]
+    assert "No module named 'no_such_module_x'" in smoke["msg"]
+    assert entries(release.releases) == [good["release_id"]]
+    assert os.readlink(release.current) == f"releases/{good['release_id']}"
+
+
+def test_rollback_toggles_between_current_and_previous(release):
+    first = release(state="built", pins={"backoff": "2.2.1"})["release_id"]
+    second = release(state="built", pins={"backoff": "2.1.2"})["release_id"]
+    nothing = release(state="rolled_back")
+    assert nothing["failed"] is True
+    assert "has no previous release recorded" in nothing["msg"]
+    release(state="active", release_id=first)
+    release(state="active", release_id=second)
+    back = release(state="rolled_back")
+    assert back["changed"] is True
+    assert back["previous_id"] == second
+    assert os.readlink(release.current) == f"releases/{first}"
+    state = json.loads(release.state.read_text())
+    assert (state["current"], state["previous"]) == (first, second)
+    assert [e["event"] for e in state["history"]] == ["built", "built", "activated", "activated", "rolled_back"]
+
+
+def test_prune_keeps_current_and_previous(release):
+    ids = [release(state="built", pins={"backoff": version})["release_id"] for version in ("2.0.0", "2.1.0", "2.2.1")]
+    release(state="active", release_id=ids[0])
+    release(state="active", release_id=ids[1])
+    check = release(state="pruned", keep=1, check=True)
+    assert check["removed"] == [] and check["changed"] is False
+    release(state="active", release_id=ids[2])
+    pruned = release(state="pruned", keep=1)
+    assert pruned["removed"] == [ids[0]]
+    assert entries(release.releases) == sorted(ids[1:])
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        ({"bot": "../etc", "state": "active", "release_id": "a" * 12}, "not usable in paths and unit names"),
+        ({"state": "built", "pins": {"websockets": ">>14"}}, "not a valid PEP 440 version or specifier"),
+        ({"state": "built"}, "state=built needs pins"),
+        ({"state": "active", "release_id": "../../x"}, "is not a release id"),
+        ({"state": "pruned", "keep": 0}, "keep at least 1"),
+        ({"state": "built", "pins": {"backoff": "2.2.1"}, "_phase": "commit"}, "internal to the release action"),
+    ],
+)
+def test_bad_input_is_refused_before_anything_changes(release, args, fragment):
+    result = release(**args)
+    assert result["failed"] is True
+    assert fragment in result["msg"]
+    assert not release.releases.exists()
