@@ -46,14 +46,14 @@ class ReleaseError(Exception):
 def check_bot_name(bot):
     if not BOT_NAME.match(bot or ""):
         raise ReleaseError(
-            "bot name %r is not usable in paths and unit names: use lower-case letters, digits, '-' and '_', "
-            "starting with a letter, at most 39 characters" % (bot,)
+            f"bot name {bot!r} is not usable in paths and unit names: use lower-case letters, digits, '-' and '_', "
+            "starting with a letter, at most 39 characters"
         )
 
 
 def check_release_id(release_id):
     if not RELEASE_ID.match(release_id or ""):
-        raise ReleaseError("release id %r is not a release id (12 hexadecimal digits)" % (release_id,))
+        raise ReleaseError(f"release id {release_id!r} is not a release id (12 hexadecimal digits)")
 
 
 def compute_release_id(pins, requirements, interpreter):
@@ -65,7 +65,7 @@ def compute_release_id(pins, requirements, interpreter):
     document = {
         "pins": {name: pins[name] for name in sorted(pins)},
         "requirements": sorted(requirements),
-        "python": "%s-%s" % (interpreter["implementation"], interpreter["version"]),
+        "python": "{}-{}".format(interpreter["implementation"], interpreter["version"]),
     }
     digest = hashlib.sha256(json.dumps(document, sort_keys=True, separators=(",", ":")).encode("utf-8"))
     return digest.hexdigest()[:12]
@@ -138,8 +138,8 @@ class BotLock:
                 if time.monotonic() >= deadline:
                     self.handle.close()
                     raise ReleaseError(
-                        "another botfleet run holds %s for more than %ss; wait for it or raise lock_timeout"
-                        % (self.path, self.timeout)
+                        f"another botfleet run holds {self.path} for more than {self.timeout}s; "
+                        "wait for it or raise lock_timeout"
                     ) from exc
                 time.sleep(0.2)
 
@@ -202,7 +202,7 @@ class ReleaseStore:
         except FileNotFoundError:
             state = {}
         except ValueError as exc:
-            raise ReleaseError("%s is not valid JSON (%s); fix or remove it" % (self.state_file, exc)) from exc
+            raise ReleaseError(f"{self.state_file} is not valid JSON ({exc}); fix or remove it") from exc
         state.setdefault("bot", self.bot)
         state.setdefault("current", None)
         state.setdefault("previous", None)
@@ -224,12 +224,12 @@ class ReleaseStore:
         self.ensure_dirs()
         if event is not None:
             event = dict(event, at=format_timestamp(time.time()))
-            state["history"] = (state.get("history") or [])[-(HISTORY_LIMIT - 1) :] + [event]
+            state["history"] = [*(state.get("history") or [])[-(HISTORY_LIMIT - 1) :], event]
         write_json_atomic(self.state_file, state)
 
     def new_staging(self, release_id):
         self.ensure_dirs()
-        return tempfile.mkdtemp(prefix="%s%s-" % (STAGING_PREFIX, release_id), dir=self.releases_dir)
+        return tempfile.mkdtemp(prefix=f"{STAGING_PREFIX}{release_id}-", dir=self.releases_dir)
 
     def commit(self, staging, release_id, record):
         """Move a checked staging directory into place as releases/<id>.
@@ -246,13 +246,13 @@ class ReleaseStore:
             shutil.rmtree(final)
         relocate_venv(os.path.join(staging, "venv"), os.path.join(staging, "venv"), os.path.join(final, "venv"))
         write_json_atomic(os.path.join(staging, "release.json"), record)
-        os.chmod(staging, 0o755)
+        os.chmod(staging, 0o755)  # noqa: S103 - the bot's user must read its release
         os.rename(staging, final)
         return True
 
     def switch(self, release_id):
         """Point ``current`` at releases/<id> atomically: a new link renamed over the old one."""
-        tmp = os.path.join(self.bot_dir, ".current-%d-%d" % (os.getpid(), int(time.time() * 1000)))
+        tmp = os.path.join(self.bot_dir, f".current-{os.getpid()}-{int(time.time() * 1000)}")
         os.symlink(os.path.join("releases", release_id), tmp)
         try:
             os.replace(tmp, self.current_link)
@@ -285,7 +285,7 @@ def prune_plan(releases, keep, protected):
 def interpreter_info(run_command, python):
     rc, out, err = run_command([python, "-I", "-c", INTERPRETER_SCRIPT])
     if rc != 0:
-        raise ReleaseError("python %r does not run on this host (rc=%s): %s" % (python, rc, err.strip()))
+        raise ReleaseError(f"python {python!r} does not run on this host (rc={rc}): {err.strip()}")
     return json.loads(out)
 
 
@@ -294,9 +294,9 @@ def smoke_test(run_command, venv, modules, timeout=60):
     if not modules:
         return None
     script = "import importlib, sys\nfor name in sys.argv[1:]:\n    importlib.import_module(name)\n"
-    argv = ["timeout", str(timeout), venv_python(venv), "-I", "-c", script] + list(modules)
+    argv = ["timeout", str(timeout), venv_python(venv), "-I", "-c", script, *list(modules)]
     rc, out, err = run_command(argv)
     if rc == 0:
         return None
     lines = [line for line in (err or out or "").strip().splitlines() if line.strip()]
-    return lines[-1] if lines else "exit code %s" % rc
+    return lines[-1] if lines else f"exit code {rc}"

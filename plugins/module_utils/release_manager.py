@@ -76,7 +76,7 @@ class ReleaseManager:
         if not os.path.isabs(python):
             found = self.module.get_bin_path(python, required=False)
             if not found:
-                raise ReleaseError("python %r is not on PATH of this host; set python to an interpreter path" % python)
+                raise ReleaseError(f"python {python!r} is not on PATH of this host; set python to an interpreter path")
             python = found
         return interpreter_info(self.module.run_command, python)
 
@@ -140,8 +140,9 @@ class ReleaseManager:
             failure = smoke_test(self.module.run_command, venv, self.params["smoke_imports"])
             if failure:
                 raise ReleaseError(
-                    "release %s of %s failed its import smoke test (%s): %s"
-                    % (release_id, self.store.bot, ", ".join(self.params["smoke_imports"]), failure)
+                    "release {} of {} failed its import smoke test ({}): {}".format(
+                        release_id, self.store.bot, ", ".join(self.params["smoke_imports"]), failure
+                    )
                 )
             facts = gather(self.module.run_command, venv)
             write_json_atomic(os.path.join(staging, BUILD_NOTE), {"installer": installer.name})
@@ -149,8 +150,8 @@ class ReleaseManager:
             shutil.rmtree(staging, ignore_errors=True)
             self.result["commands"] = installer.commands
             raise ReleaseError(
-                "building release %s of %s: %s with %s: %s; nothing was switched"
-                % (release_id, self.store.bot, exc, installer.name, summarize(exc.detail))
+                f"building release {release_id} of {self.store.bot}: {exc} with {installer.name}: "
+                f"{summarize(exc.detail)}; nothing was switched"
             ) from exc
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
@@ -198,7 +199,7 @@ class ReleaseManager:
         staged = self.params["_staged"] or ""
         parent = os.path.realpath(os.path.dirname(staged))
         if parent != os.path.realpath(self.store.releases_dir) or not os.path.basename(staged).startswith(".staging-"):
-            raise ReleaseError("%r is not a staging directory of %s" % (staged, self.store.bot))
+            raise ReleaseError(f"{staged!r} is not a staging directory of {self.store.bot}")
         return staged
 
     def activate(self):
@@ -211,8 +212,8 @@ class ReleaseManager:
         if not target:
             available = ", ".join(rid for rid, _ in self.store.releases()) or "none"
             raise ReleaseError(
-                "%s has no previous release recorded; name one with release_id (built releases: %s)"
-                % (self.store.bot, available)
+                f"{self.store.bot} has no previous release recorded; "
+                f"name one with release_id (built releases: {available})"
             )
         check_release_id(target)
         self.switch_to(target, "rolled_back")
@@ -222,8 +223,8 @@ class ReleaseManager:
         if not self.store.is_complete(release_id):
             available = ", ".join(rid for rid, _ in self.store.releases()) or "none"
             raise ReleaseError(
-                "release %s of %s is not built on this host (built releases: %s); build it with state=built"
-                % (release_id, self.store.bot, available)
+                f"release {release_id} of {self.store.bot} is not built on this host "
+                f"(built releases: {available}); build it with state=built"
             )
         with self.store.lock():
             current = self.store.current()
@@ -237,8 +238,8 @@ class ReleaseManager:
                 self.result["diff"] = {
                     "before_header": self.store.current_link,
                     "after_header": self.store.current_link,
-                    "before": "releases/%s\n" % current if current else "",
-                    "after": "releases/%s\n" % release_id,
+                    "before": f"releases/{current}\n" if current else "",
+                    "after": f"releases/{release_id}\n",
                 }
             if self.module.check_mode:
                 return
