@@ -70,6 +70,10 @@ sanity: venv $(ANSIBLE_TEST_GET_PIP) ## ansible-test sanity on a copy of the tra
 test-unit: venv ## Fast tests: unit tests of the plugins and the lab
 	pytest -q tests/unit
 
+.PHONY: test-lab
+test-lab: venv ## The Webex emulator and the real demo bot per webex_bot/websockets pair
+	pytest -q tests/lab
+
 .PHONY: molecule
 molecule: setup ## Molecule scenarios on real systemd containers
 	for s in $(MOLECULE_SCENARIOS); do molecule test -s $$s || exit 1; done
@@ -79,11 +83,27 @@ build: venv ## Build the collection tarball
 	ansible-galaxy collection build --force --output-path .build
 
 .PHONY: test
-test: setup lint sanity test-unit build molecule ## Everything CI runs
+test: setup lint sanity test-unit test-lab build molecule ## Everything CI runs
 
 .PHONY: bench
 bench: venv ## Benchmarks against the baselines (figures in bench/results/)
 	python bench/venv_modules.py
+
+.PHONY: wheelhouse
+wheelhouse: venv ## Build the controller-side wheelhouse the lab installs from
+	lab/lab.sh wheelhouse
+
+.PHONY: lab-up
+lab-up: setup wheelhouse ## Start the lab: two systemd VMs and the Webex emulator
+	lab/lab.sh up
+
+.PHONY: lab-down
+lab-down: ## Remove the lab VMs, the emulator and their state
+	lab/lab.sh down
+
+.PHONY: provision
+provision: lab-up ## Provision the five lab bots at the pins in inventory
+	ansible-playbook playbooks/provision.yml -i inventories/lab
 
 .PHONY: clean
 clean: ## Remove build output (keeps the venv and the lab image)
