@@ -220,6 +220,17 @@ class ReleaseManager:
 
     def switch_to(self, release_id, event):
         self.describe(release_id)
+        if not self.store.is_complete(release_id) and self.module.check_mode:
+            # In check mode the build before this switch did not run either.
+            current = self.store.current()
+            self.result.update(
+                changed=True,
+                switched=True,
+                previous_id=current,
+                current_id=release_id,
+                warnings=[f"release {release_id} is not built yet; a real run builds it first"],
+            )
+            return
         if not self.store.is_complete(release_id):
             available = ", ".join(rid for rid, _ in self.store.releases()) or "none"
             raise ReleaseError(

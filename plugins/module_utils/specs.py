@@ -68,3 +68,15 @@ def release_spec():
     }
     spec.update(installer_spec())
     return spec
+
+
+def unit_health_spec():
+    return {
+        "unit": {"type": "str", "required": True},
+        "timeout": {"type": "int", "default": 60},
+        "stable_for": {"type": "int", "default": 10},
+        "fail_patterns": {"type": "list", "elements": "str", "default": []},
+        "ready_pattern": {"type": "str"},
+        "redact": {"type": "list", "elements": "str", "default": [], "no_log": True},
+        "poll_interval": {"type": "float", "default": 1.0},
+    }

@@ -1,0 +1,113 @@
+"""unit_health's decision logic, fed with observations shaped like systemctl show output."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from ansible_collections.botfleet.deploy.plugins.module_utils.health import (
+    HealthError,
+    HealthWatch,
+    compile_patterns,
+    message_text,
+    parse_show,
+    watch_unit,
+)
+
+
+def props(state="active", sub="running", restarts=0, pid=100, invocation="inv1", started=0.0):
+    return {
+        "Id": "botfleet-barnacles.service",
+        "ActiveState": state,
+        "SubState": sub,
+        "NRestarts": str(restarts),
+        "MainPID": str(pid if state == "active" else 0),
+        "InvocationID": invocation,
+        "ExecMainStartTimestampMonotonic": str(int(started * 1e6)),
+    }
+
+
+def test_healthy_once_up_for_stable_for():
+    watch = HealthWatch(stable_for=10)
+    assert watch.observe(props(started=100), [], now=105) == ("wait", "up 5s of the 10s it must stay up")
+    assert watch.observe(props(started=100), [], now=110.5) == ("healthy", "")
+    assert watch.report(110.5)["uptime"] == 10.5
+
+
+def test_a_restart_during_the_window_fails():
+    watch = HealthWatch(stable_for=10)
+    watch.observe(props(started=100), [], now=101)
+    verdict, reason = watch.observe(props(state="activating", sub="auto-restart", restarts=1), [], now=102)
+    assert verdict == "failed"
+    assert reason == "the unit restarted during the health window (NRestarts 0 -> 1)"
+
+
+def test_a_new_main_process_fails_even_without_nrestarts():
+    watch = HealthWatch(stable_for=10)
+    watch.observe(props(pid=100, invocation="a", started=100), [], now=101)
+    assert watch.observe(props(pid=200, invocation="b", started=102), [], now=103)[0] == "failed"
+
+
+def test_a_unit_that_is_still_starting_is_waited_for():
+    watch = HealthWatch(stable_for=0)
+    assert watch.observe(props(state="activating", sub="start"), [], now=1)[0] == "wait"
+    assert watch.observe(props(started=1), [], now=2) == ("healthy", "")
+
+
+def test_failed_state_fails_with_the_result():
+    verdict, reason = HealthWatch(stable_for=0).observe(
+        dict(props(state="failed", sub="failed"), Result="exit-code"), [], now=1
+    )
+    assert (verdict, reason) == ("failed", "the unit failed (Result=exit-code)")
+
+
+def test_fail_pattern_in_the_journal_fails_and_is_redacted():
+    watch = HealthWatch(stable_for=0, fail_patterns=[re.compile(r"extra_headers")], secrets=["tok-123"])
+    line = "connect failed for tok-123: unexpected keyword argument 'extra_headers'"
+    verdict, reason = watch.observe(props(started=0), ["ok", line], now=30)
+    assert verdict == "failed"
+    assert "tok-123" not in reason
+    assert watch.report(30)["matched_lines"] == [
+        "connect failed for ********: unexpected keyword argument 'extra_headers'"
+    ]
+
+
+def test_ready_pattern_must_be_seen():
+    watch = HealthWatch(stable_for=0, ready_pattern=re.compile("connected"))
+    assert watch.observe(props(started=0), ["starting"], now=5) == (
+        "wait",
+        "no journal line matched ready_pattern 'connected'",
+    )
+    assert watch.observe(props(started=0), ["websocket connected"], now=6) == ("healthy", "")
+    assert watch.report(6)["ready_line"] == "websocket connected"
+
+
+def test_bad_regex_is_reported_with_the_option_name():
+    with pytest.raises(HealthError, match=r"fail_patterns: '\(' is not a valid regular expression"):
+        compile_patterns(["("], "fail_patterns")
+
+
+def test_parse_show_and_binary_messages():
+    assert parse_show("ActiveState=active\nExecMainStartTimestamp=Fri 2026-11-27 08:00:00 UTC\n") == {
+        "ActiveState": "active",
+        "ExecMainStartTimestamp": "Fri 2026-11-27 08:00:00 UTC",
+    }
+    assert message_text({"MESSAGE": [104, 105, 255]}) == "hi\ufffd"
+    assert message_text({}) == ""
+
+
+def test_watch_unit_refuses_negative_timeouts():
+    with pytest.raises(HealthError, match="must be >= 0"):
+        watch_unit(
+            None,
+            {
+                "timeout": -1,
+                "stable_for": 0,
+                "poll_interval": 1,
+                "fail_patterns": [],
+                "ready_pattern": None,
+                "redact": [],
+                "unit": "x",
+            },
+        )

@@ -1,0 +1,60 @@
+"""Role input checks behind the pin_problems, env_problems and systemd_env_value filters."""
+
+from __future__ import annotations
+
+import pytest
+
+from ansible_collections.botfleet.deploy.plugins.filter.botfleet import FilterModule
+from ansible_collections.botfleet.deploy.plugins.plugin_utils.inputs import (
+    env_problems,
+    pin_problems,
+    systemd_env_value,
+)
+
+
+def test_valid_pins_have_no_problems():
+    assert pin_problems({"webex_bot": "1.3.1", "websockets": ">=16,<17"}, ["botfleet-demo-bot==0.1.0"]) == []
+
+
+def test_every_bad_pin_is_listed():
+    problems = pin_problems({"websockets": ">>14", "webex_bot": "latest", "backoff": "2.2.1"}, ["demo bot"])
+    assert len(problems) == 3
+    assert any("'>>14'" in p for p in problems)
+    assert any("'latest'" in p for p in problems)
+    assert any("'demo bot'" in p for p in problems)
+
+
+@pytest.mark.parametrize("pins", [{}, None, ["websockets==14.2"]])
+def test_pins_must_be_a_non_empty_mapping(pins):
+    assert pin_problems(pins) == ["botfleet_pins must be a non-empty mapping of package name to version or specifier"]
+
+
+def test_env_problems_name_keys_never_values():
+    problems = env_problems({"OK": "1", "bad-name": "x", "TWO": "a\nb"}, {"WEBEX_BOT_TOKEN": "", "OK": "s3cret"})
+    assert "botfleet_environment: 'bad-name' is not a valid environment variable name" in problems
+    assert "botfleet_environment: the value of TWO spans lines; environment files hold one line each" in problems
+    assert "botfleet_secrets: WEBEX_BOT_TOKEN has no value" in problems
+    assert "OK is in both botfleet_environment and botfleet_secrets; keep it in one" in problems
+    assert "s3cret" not in " ".join(problems)
+
+
+def test_env_problems_accept_good_input():
+    assert env_problems({"BOTFLEET_BOT_NAME": "barnacles"}, {"WEBEX_BOT_TOKEN": "t0k"}) == []
+
+
+@pytest.mark.parametrize(
+    ("value", "quoted"),
+    [
+        ("plain", '"plain"'),
+        ('say "hi"', '"say \\"hi\\""'),
+        ("a\\b", '"a\\\\b"'),
+        ("$HOME", '"\\$HOME"'),
+        (8790, '"8790"'),
+    ],
+)
+def test_systemd_env_value(value, quoted):
+    assert systemd_env_value(value) == quoted
+
+
+def test_filters_are_registered():
+    assert set(FilterModule().filters()) == {"pin_problems", "env_problems", "systemd_env_value"}
