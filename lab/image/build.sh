@@ -10,16 +10,19 @@ here=$(cd "$(dirname "$0")" && pwd)
 image=${BOTFLEET_LAB_IMAGE:-localhost/botfleet-lab:debian12}
 method=${BOTFLEET_IMAGE_METHOD:-debootstrap}
 mirror=${BOTFLEET_DEBIAN_MIRROR:-http://deb.debian.org/debian}
-packages=systemd,systemd-sysv,dbus,python3,python3-venv,ca-certificates,procps,iproute2
+packages=systemd,systemd-sysv,dbus,python3,python3-venv,python3-apt,ca-certificates,procps,iproute2
 
-if [[ ${BOTFLEET_IMAGE_REBUILD:-0} != 1 ]] && podman image exists "$image"; then
-    echo "lab image $image exists (BOTFLEET_IMAGE_REBUILD=1 rebuilds it)"
+# The image is rebuilt when its recipe (this script, customize.sh, the Containerfile) changes.
+recipe=$(cat "$0" "$here/customize.sh" "$here/Containerfile" | sha256sum | cut -c1-16)
+if [[ ${BOTFLEET_IMAGE_REBUILD:-0} != 1 ]] && podman image exists "$image" \
+    && [[ $(podman image inspect --format '{{ index .Labels "botfleet.recipe" }}' "$image") == "$recipe" ]]; then
+    echo "lab image $image is up to date (BOTFLEET_IMAGE_REBUILD=1 rebuilds it)"
     exit 0
 fi
 
 case $method in
 containerfile)
-    podman build --tag "$image" --file "$here/Containerfile" "$here"
+    podman build --tag "$image" --label "botfleet.recipe=$recipe" --file "$here/Containerfile" "$here"
     ;;
 debootstrap)
     command -v debootstrap >/dev/null || { echo "debootstrap is missing: apt-get install debootstrap" >&2; exit 1; }
@@ -31,7 +34,7 @@ debootstrap)
     sh "$here/customize.sh" "$work/rootfs"
     tar -C "$work/rootfs" --numeric-owner -c . | podman import \
         --change 'CMD ["/sbin/init"]' --change 'ENV container=podman' \
-        --change 'STOPSIGNAL SIGRTMIN+3' - "$image" >/dev/null
+        --change 'STOPSIGNAL SIGRTMIN+3' --change "LABEL botfleet.recipe=$recipe" - "$image" >/dev/null
     ;;
 *)
     echo "unknown BOTFLEET_IMAGE_METHOD=$method (debootstrap or containerfile)" >&2

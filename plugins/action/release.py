@@ -35,6 +35,8 @@ class ActionModule(BotfleetAction):
             hashes = parse_hashes(args["hashes"], pins)
         except PinError as exc:
             return dict(result, failed=True, msg=str(exc))
+        if args["state"] == "recorded" and not args.get("record"):
+            return dict(result, failed=True, msg="state=recorded needs record")
         if args["state"] == "built" and not pins:
             return dict(result, failed=True, msg="state=built needs pins")
         if args["keep"] < 1:

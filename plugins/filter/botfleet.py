@@ -4,11 +4,33 @@
 
 from __future__ import annotations
 
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.botfleet.deploy.plugins.plugin_utils.gate import (
+    GateError,
+    canary_check,
+    duration_seconds,
+    gate_verdict,
+)
 from ansible_collections.botfleet.deploy.plugins.plugin_utils.inputs import (
     env_problems,
     pin_problems,
     systemd_env_value,
 )
+
+
+def _duration_seconds(value):
+    try:
+        return duration_seconds(value)
+    except GateError as exc:
+        raise AnsibleFilterError(str(exc)) from exc
+
+
+def _canary_check(bots, soak):
+    try:
+        return canary_check(bots, soak)
+    except GateError as exc:
+        raise AnsibleFilterError(f"botfleet_canary_soak: {exc}") from exc
 
 
 class FilterModule:
@@ -17,4 +39,7 @@ class FilterModule:
             "pin_problems": pin_problems,
             "env_problems": env_problems,
             "systemd_env_value": systemd_env_value,
+            "gate_verdict": gate_verdict,
+            "canary_check": _canary_check,
+            "duration_seconds": _duration_seconds,
         }

@@ -37,7 +37,10 @@ from ansible_collections.botfleet.deploy.plugins.module_utils.release import (
 )
 from ansible_collections.botfleet.deploy.plugins.module_utils.venv import format_timestamp, gather
 
-STATES = ("built", "active", "rolled_back", "pruned")
+STATES = ("built", "active", "rolled_back", "pruned", "recorded")
+RECORD_EVENTS = ("canary", "rollout", "rollback", "gate")
+RECORD_VERDICTS = ("passed", "failed")
+VERDICT_LIMIT = 50
 PHASES = ("stage", "commit", "discard")
 # Left in the staging directory by the stage phase for the commit phase.
 BUILD_NOTE = ".build.json"
@@ -62,6 +65,7 @@ class ReleaseManager:
                 "active": self.activate,
                 "rolled_back": self.roll_back,
                 "pruned": self.prune,
+                "recorded": self.record,
             }[self.params["state"]]
             handler()
         except ReleaseError as exc:
@@ -149,9 +153,12 @@ class ReleaseManager:
         except InstallError as exc:
             shutil.rmtree(staging, ignore_errors=True)
             self.result["commands"] = installer.commands
+            hint = ""
+            if "depends on" in exc.detail:
+                hint = " (if this declared-requirement conflict is intended, list the package in allow_conflicts)"
             raise ReleaseError(
                 f"building release {release_id} of {self.store.bot}: {exc} with {installer.name}: "
-                f"{summarize(exc.detail)}; nothing was switched"
+                f"{summarize(exc.detail)}; nothing was switched{hint}"
             ) from exc
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
@@ -180,7 +187,8 @@ class ReleaseManager:
                 "implementation": facts["python"]["implementation"],
                 "executable": os.path.join(self.store.path(release_id), "venv", "bin", "python"),
             },
-            "resolved": {d["name"]: d["version"] for d in facts["distributions"].values()},
+            # Keyed by normalized name (webex-bot), as the probe lists them.
+            "resolved": {name: dist["version"] for name, dist in sorted(facts["distributions"].items())},
             "installer": note.get("installer"),
         }
         with self.store.lock():
@@ -272,3 +280,39 @@ class ReleaseManager:
                 shutil.rmtree(os.path.join(self.store.releases_dir, name))
             if remove:
                 self.store.write_state(state, {"event": "pruned", "releases": remove})
+
+    def record(self):
+        """Append a verdict to state.json; a canary verdict also becomes the bot's canary mark."""
+        record = self.params["record"] or {}
+        event, verdict = record.get("event"), record.get("verdict")
+        if event not in RECORD_EVENTS or verdict not in RECORD_VERDICTS:
+            raise ReleaseError(
+                f"record needs event ({', '.join(RECORD_EVENTS)}) and verdict ({', '.join(RECORD_VERDICTS)}); "
+                f"got event={event!r} verdict={verdict!r}"
+            )
+        release_id = record.get("release_id") or self.store.current()
+        entry = {
+            "event": event,
+            "verdict": verdict,
+            "release": release_id,
+            "at": format_timestamp(time.time()),
+            "reason": str(record.get("reason") or ""),
+        }
+        if record.get("latency") is not None:
+            entry["latency"] = round(float(record["latency"]), 3)
+        self.result.update(changed=True, recorded=entry)
+        if self.module.check_mode:
+            return
+        with self.store.lock():
+            state = self.store.read_state()
+            state["verdicts"] = [*(state.get("verdicts") or [])[-(VERDICT_LIMIT - 1) :], entry]
+            if event == "canary":
+                state["canary"] = entry
+            if "latency" in entry or event == "gate":
+                state["last_probe"] = {
+                    "at": entry["at"],
+                    "release": release_id,
+                    "verdict": verdict,
+                    "latency": entry.get("latency"),
+                }
+            self.store.write_state(state)

@@ -61,6 +61,7 @@ def release_spec():
         "smoke_imports": {"type": "list", "elements": "str", "default": []},
         "keep": {"type": "int", "default": 5},
         "lock_timeout": {"type": "int", "default": 300},
+        "record": {"type": "dict"},
         # Hidden: the action plugin drives the build phases (see module_utils/release_manager.py).
         "_phase": {"type": "str", "choices": list(PHASES)},
         "_staged": {"type": "path"},
@@ -80,3 +81,44 @@ def unit_health_spec():
         "redact": {"type": "list", "elements": "str", "default": [], "no_log": True},
         "poll_interval": {"type": "float", "default": 1.0},
     }
+
+
+def webex_common_spec():
+    """Options of the Webex REST client (doc fragment botfleet.deploy.webex)."""
+    return {
+        "token": {"type": "str", "required": True, "no_log": True},
+        "base_url": {"type": "str", "default": "https://webexapis.com/v1/"},
+        "request_timeout": {"type": "float", "default": 10.0},
+        "max_retries": {"type": "int", "default": 3},
+        "validate_certs": {"type": "bool", "default": True},
+        "ca_path": {"type": "path"},
+        "use_proxy": {"type": "bool", "default": True},
+    }
+
+
+def webex_probe_spec():
+    spec = {
+        "room_id": {"type": "str"},
+        "to_person_email": {"type": "str"},
+        "to_person_id": {"type": "str"},
+        "bot_email": {"type": "str"},
+        "bot_id": {"type": "str"},
+        "mention": {"type": "bool", "default": True},
+        "text": {"type": "str", "default": "status"},
+        "expect": {"type": "str", "default": ".+"},
+        "timeout": {"type": "int", "default": 30},
+        "interval": {"type": "float", "default": 1.0},
+    }
+    spec.update(webex_common_spec())
+    return spec
+
+
+def webex_notify_spec():
+    spec = {
+        "room_id": {"type": "str"},
+        "to_person_email": {"type": "str"},
+        "to_person_id": {"type": "str"},
+        "markdown": {"type": "str", "required": True},
+    }
+    spec.update(webex_common_spec())
+    return spec

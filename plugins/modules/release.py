@@ -22,6 +22,8 @@ description:
     release it replaced as the previous one.
   - O(state=rolled_back) points C(current) at the previous release, or at O(release_id). It needs no package index.
   - O(state=pruned) keeps the O(keep) newest releases, and always the current and the previous one.
+  - O(state=recorded) appends O(record) (a canary, rollout, rollback or gate verdict) to the state file; a canary
+    verdict becomes the bot's canary mark, which rollouts check.
   - Operations on one bot are serialized by a lock file in its state directory.
 author: botfleet maintainers (@botfleet)
 extends_documentation_fragment:
@@ -38,7 +40,7 @@ options:
       - What to do; see the description.
     type: str
     default: built
-    choices: [built, active, rolled_back, pruned]
+    choices: [built, active, rolled_back, pruned, recorded]
     version_added: 0.1.0
   root:
     description:
@@ -101,6 +103,13 @@ options:
     type: int
     default: 5
     version_added: 0.1.0
+  record:
+    description:
+      - With O(state=recorded), the verdict to record.
+      - C(event) is one of C(canary), C(rollout), C(rollback), C(gate); C(verdict) is C(passed) or C(failed);
+        C(release_id) defaults to the current release; C(reason) says what failed; C(latency) is the probe's.
+    type: dict
+    version_added: 0.1.0
   lock_timeout:
     description:
       - Seconds to wait for another run holding the bot's lock.
@@ -150,6 +159,16 @@ EXAMPLES = r"""
     bot: barnacles
     state: rolled_back
 
+- name: Mark barnacles as a canary that passed
+  botfleet.deploy.release:
+    bot: barnacles
+    state: recorded
+    record:
+      event: canary
+      verdict: passed
+      release_id: "{{ __botfleet_release.release_id }}"
+      latency: 0.84
+
 - name: Keep the three newest releases
   botfleet.deploy.release:
     bot: barnacles
@@ -198,6 +217,11 @@ removed:
   returned: with O(state=pruned)
   type: list
   elements: str
+recorded:
+  description: The entry written to the state file's C(verdicts) (and C(canary)).
+  returned: with O(state=recorded)
+  type: dict
+  sample: {event: canary, verdict: passed, release: 3f9c2a61b0d4, at: "2026-11-27T08:00:00Z", reason: "", latency: 0.84}
 commands:
   description: Installer command lines that ran (credentials in URLs masked).
   returned: when a release was built

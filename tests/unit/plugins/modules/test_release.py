@@ -142,3 +142,20 @@ def test_bad_input_is_refused_before_anything_changes(release, args, fragment):
     assert result["failed"] is True
     assert fragment in result["msg"]
     assert not release.releases.exists()
+
+
+def test_record_a_canary_mark_and_verdicts(release):
+    built = release(state="built", pins={"backoff": "2.2.1"})
+    release(state="active", release_id=built["release_id"])
+    marked = release(state="recorded", record={"event": "canary", "verdict": "passed", "latency": 0.8431})
+    assert marked["changed"] is True
+    assert marked["recorded"]["release"] == built["release_id"]
+    release(state="recorded", record={"event": "gate", "verdict": "failed", "reason": "probe: no reply"})
+    state = json.loads(release.state.read_text())
+    assert state["canary"]["verdict"] == "passed"
+    assert state["canary"]["latency"] == 0.843
+    assert [v["event"] for v in state["verdicts"]] == ["canary", "gate"]
+    assert state["last_probe"]["verdict"] == "failed"
+    bad = release(state="recorded", record={"event": "party", "verdict": "passed"})
+    assert bad["failed"] is True
+    assert "record needs event" in bad["msg"]

@@ -57,4 +57,11 @@ def test_systemd_env_value(value, quoted):
 
 
 def test_filters_are_registered():
-    assert set(FilterModule().filters()) == {"pin_problems", "env_problems", "systemd_env_value"}
+    assert set(FilterModule().filters()) == {
+        "pin_problems",
+        "env_problems",
+        "systemd_env_value",
+        "gate_verdict",
+        "canary_check",
+        "duration_seconds",
+    }

@@ -1,0 +1,111 @@
+#!/usr/bin/env bash
+# The local lab: two systemd "VMs" (podman containers on the host network) and
+# the Webex emulator on 127.0.0.1. Everything it starts, `lab.sh down` removes.
+#
+#   lab.sh up | down | status
+#   lab.sh emulator-start | emulator-stop
+#   lab.sh wheelhouse            build the controller-side wheelhouse the lab installs from
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+repo=$(cd "$here/.." && pwd)
+image=${BOTFLEET_LAB_IMAGE:-localhost/botfleet-lab:debian12}
+vms=${BOTFLEET_LAB_VMS:-"botfleet-lab-vm1 botfleet-lab-vm2"}
+state=${BOTFLEET_LAB_STATE:-$repo/.cache/lab}
+port=${BOTFLEET_LAB_PORT:-8790}
+python=${PYTHON:-$repo/.venv/bin/python}
+wheelhouse=${BOTFLEET_WHEELHOUSE:-$repo/.cache/wheelhouse}
+export CONTAINERS_CONF=${CONTAINERS_CONF:-$here/containers.conf}
+
+vm_up() {
+    local name=$1
+    if podman container exists "$name"; then
+        podman start "$name" >/dev/null
+    else
+        podman run -d --name "$name" --hostname "$name" --network host --systemd always \
+            --ulimit nofile=4096:4096 --ulimit nproc=4096:4096 \
+            --label botfleet-lab=1 "$image" /sbin/init >/dev/null
+    fi
+    for _ in $(seq 1 60); do
+        status=$(podman exec "$name" systemctl is-system-running 2>/dev/null || true)
+        case $status in running|degraded) echo "$name: systemd $status"; return 0 ;; esac
+        sleep 0.5
+    done
+    echo "$name: systemd did not come up (last state: ${status:-none})" >&2
+    return 1
+}
+
+emulator_start() {
+    mkdir -p "$state"
+    if [[ -f $state/emulator.pid ]] && kill -0 "$(cat "$state/emulator.pid")" 2>/dev/null; then
+        echo "webex emulator already running (pid $(cat "$state/emulator.pid"))"
+        return 0
+    fi
+    PYTHONPATH=$here setsid "$python" -m webex_emulator --host 127.0.0.1 --port "$port" \
+        --identities "$here/identities.json" --state-file "$state/emulator-state.json" \
+        >"$state/emulator.log" 2>&1 < /dev/null &
+    echo $! >"$state/emulator.pid"
+    for _ in $(seq 1 50); do
+        grep -q "listening on" "$state/emulator.log" 2>/dev/null && { echo "webex emulator on http://127.0.0.1:$port"; return 0; }
+        kill -0 "$(cat "$state/emulator.pid")" 2>/dev/null || break
+        sleep 0.1
+    done
+    cat "$state/emulator.log" >&2
+    return 1
+}
+
+emulator_stop() {
+    if [[ -f $state/emulator.pid ]]; then
+        kill "$(cat "$state/emulator.pid")" 2>/dev/null || true
+        rm -f "$state/emulator.pid"
+    fi
+}
+
+wheelhouse() {
+    # Wheels for every pin set the lab uses, for the VMs' Python (Debian 12: 3.11).
+    mkdir -p "$wheelhouse"
+    local stamp=$wheelhouse/.lab-stamp
+    local inputs
+    inputs=$(cat "$here/demo_bot/pyproject.toml" "$here"/demo_bot/src/botfleet_demo_bot/*.py "$0" | sha256sum | cut -c1-16)
+    if [[ -f $stamp && $(cat "$stamp") == "$inputs" ]]; then
+        echo "wheelhouse $wheelhouse is up to date"
+        return 0
+    fi
+    rm -f "$wheelhouse"/botfleet_demo_bot-*.whl
+    local pip=("$python" -m pip wheel --quiet --wheel-dir "$wheelhouse" --find-links "$wheelhouse")
+    "${pip[@]}" "$here/demo_bot" webex_bot==1.0.8 websockets==11.0.3
+    "${pip[@]}" websockets==14.2
+    "${pip[@]}" webex_bot==1.3.1 websockets==16.1
+    echo "$inputs" >"$stamp"
+    echo "wheelhouse $wheelhouse: $(ls "$wheelhouse"/*.whl | wc -l) wheels"
+}
+
+case ${1:-} in
+up)
+    podman image exists "$image" || "$here/image/build.sh"
+    for vm in $vms; do vm_up "$vm"; done
+    emulator_start
+    ;;
+down)
+    emulator_stop
+    for vm in $vms; do podman rm -f "$vm" >/dev/null 2>&1 && echo "removed $vm" || true; done
+    rm -rf "$state"
+    ;;
+status)
+    for vm in $vms; do
+        printf '%s: %s\n' "$vm" "$(podman inspect -f '{{.State.Status}}' "$vm" 2>/dev/null || echo absent)"
+    done
+    if [[ -f $state/emulator.pid ]] && kill -0 "$(cat "$state/emulator.pid")" 2>/dev/null; then
+        echo "webex emulator: running on 127.0.0.1:$port"
+    else
+        echo "webex emulator: stopped"
+    fi
+    ;;
+emulator-start) emulator_start ;;
+emulator-stop) emulator_stop ;;
+wheelhouse) wheelhouse ;;
+*)
+    echo "usage: $0 up|down|status|emulator-start|emulator-stop|wheelhouse" >&2
+    exit 2
+    ;;
+esac

@@ -1,0 +1,83 @@
+"""The provisioned lab fleet, checked on the real VMs."""
+
+import json
+
+import pytest
+
+BOTS = {
+    "botfleet-mol-prov-vm1": ["barnacles", "toodles", "money_ball"],
+    "botfleet-mol-prov-vm2": ["jarvis", "msoar"],
+}
+
+
+def bots_of(host):
+    return BOTS[host.backend.get_hostname()]
+
+
+def main_pid(host, bot):
+    return int(host.check_output(f"systemctl show -p MainPID --value botfleet-{bot}.service"))
+
+
+def test_every_bot_unit_is_active_enabled_and_runs_as_botfleet(host):
+    for bot in bots_of(host):
+        service = host.service(f"botfleet-{bot}.service")
+        assert service.is_running, bot
+        assert service.is_enabled, bot
+        pid = main_pid(host, bot)
+        assert host.process.get(pid=pid).user == "botfleet", bot
+
+
+def test_every_bot_runs_from_its_own_current_release(host):
+    for bot in bots_of(host):
+        pid = main_pid(host, bot)
+        cmdline = host.file(f"/proc/{pid}/cmdline").content_string.split("\0")
+        assert cmdline[:3] == [f"/opt/botfleet/{bot}/current/venv/bin/python", "-m", "botfleet_demo_bot"]
+        current = host.file(f"/opt/botfleet/{bot}/current")
+        assert current.is_symlink
+        release = json.loads(host.file(f"/opt/botfleet/{bot}/current/release.json").content_string)
+        assert release["bot"] == bot
+        assert release["resolved"]["websockets"] == "11.0.3"
+        assert release["resolved"]["webex-bot"] == "1.0.8"
+        state = json.loads(host.file(f"/var/lib/botfleet/{bot}/state.json").content_string)
+        assert state["current"] == release["id"]
+
+
+def test_bots_do_not_share_a_venv(host):
+    paths = {host.check_output(f"readlink -f /opt/botfleet/{bot}/current") for bot in bots_of(host)}
+    assert len(paths) == len(bots_of(host))
+
+
+def test_env_files_are_0600_root_and_hold_the_token(host):
+    for bot in bots_of(host):
+        env = host.file(f"/etc/botfleet/{bot}.env")
+        assert (env.mode, env.user, env.group) == (0o600, "root", "root")
+        assert f'WEBEX_BOT_TOKEN="lab-{bot}-token"' in env.content_string
+    assert host.file("/etc/botfleet").mode == 0o750
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        "systemctl show botfleet-{bot}.service",
+        "cat /etc/systemd/system/botfleet-{bot}.service",
+        "ps -eo args",
+        "journalctl -u botfleet-{bot}.service --no-pager -o cat",
+    ],
+)
+def test_no_token_outside_the_env_file(host, command):
+    for bot in bots_of(host):
+        output = host.check_output(command.format(bot=bot))
+        assert f"lab-{bot}-token" not in output
+
+
+def test_units_are_hardened(host):
+    for bot in bots_of(host):
+        rating = host.check_output(f"systemd-analyze security botfleet-{bot}.service --no-pager | tail -1")
+        exposure = float(rating.split("botfleet-" + bot + ".service:")[1].split()[0])
+        assert exposure < 2.0, rating
+
+
+def test_bots_are_connected_and_logged_ready(host):
+    for bot in bots_of(host):
+        log = host.check_output(f"journalctl -u botfleet-{bot}.service --no-pager -o cat")
+        assert f"{bot} connected: websocket open, listening for messages" in log

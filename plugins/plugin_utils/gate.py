@@ -1,0 +1,175 @@
+# Copyright: botfleet contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The gate's verdict, and the rollout's canary check, from registered task results."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+
+_SPAN = re.compile(r"(\d+(?:\.\d+)?)\s*(min|sec|ms|us|hr|s|m|h|d|w)?", re.IGNORECASE)
+_UNIT_SECONDS = {
+    "us": 1e-6,
+    "ms": 1e-3,
+    "s": 1,
+    "sec": 1,
+    "m": 60,
+    "min": 60,
+    "h": 3600,
+    "hr": 3600,
+    "d": 86400,
+    "w": 604800,
+    None: 1,
+}
+_TIMESTAMP = "%Y-%m-%dT%H:%M:%SZ"
+
+
+class GateError(ValueError):
+    pass
+
+
+def duration_seconds(value):
+    """Seconds in a duration given as a number or a systemd-style span (8h, 1h 30min, 90s)."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    text = str(value).strip()
+    if not text:
+        raise GateError("empty duration")
+    total, position = 0.0, 0
+    for match in _SPAN.finditer(text):
+        if text[position : match.start()].strip():
+            break
+        unit = match.group(2).lower() if match.group(2) else None
+        total += float(match.group(1)) * _UNIT_SECONDS[unit]
+        position = match.end()
+    if text[position:].strip() or position == 0:
+        raise GateError(f"{value!r} is not a duration (examples: 120, 90s, 8h, 1h 30min)")
+    return total
+
+
+def human_duration(seconds):
+    seconds = round(seconds)
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours}h{minutes:02d}m"
+    if minutes:
+        return f"{minutes}m{secs:02d}s"
+    return f"{secs}s"
+
+
+def _skipped(result):
+    return not result or result.get("skipped")
+
+
+def gate_verdict(unit, venv, probe):
+    """Combine the gate's three checks into {passed, reasons, latency, checks}.
+
+    Each argument is a registered result (failed_when: false); a skipped or
+    missing probe means no probe is configured (or the unit was not healthy).
+    """
+    reasons = []
+    checks = {}
+    if _skipped(unit):
+        checks["unit"] = "skipped"
+    elif unit.get("failed"):
+        reasons.append(f"unit: {unit.get('msg', 'failed')}")
+        checks["unit"] = "failed"
+    else:
+        checks["unit"] = f"passed (up {unit.get('uptime', 0):.0f}s, {unit.get('restarts', 0)} restarts)"
+
+    if _skipped(venv):
+        checks["venv"] = "skipped"
+    elif venv.get("failed"):
+        reasons.append(f"venv: {venv.get('msg', 'failed')}")
+        checks["venv"] = "failed"
+    else:
+        problems = [
+            f"{p['name']} wants {p['wanted']}, installed {p['installed'] or 'none'}"
+            for p in (venv.get("pins") or {}).values()
+            if not p.get("satisfied")
+        ]
+        pending = sorted(
+            {pkg for u in (venv.get("units") or {}).values() for pkg in u.get("newer_packages", [])}
+            | {"current" for u in (venv.get("units") or {}).values() if u.get("switched_links")}
+        )
+        if problems:
+            reasons.append("venv: pins not satisfied: " + "; ".join(problems))
+        if venv.get("restart_pending"):
+            reasons.append(
+                "venv: restart pending, the process runs code older than installed (" + ", ".join(pending) + ")"
+            )
+        checks["venv"] = "failed" if problems or venv.get("restart_pending") else "passed"
+
+    latency = None
+    if _skipped(probe):
+        if checks["unit"] == "failed":
+            checks["probe"] = "skipped, the unit is not healthy"
+        else:
+            checks["probe"] = "not configured"
+    elif probe.get("failed"):
+        reasons.append(f"probe: {probe.get('msg', 'failed')}")
+        checks["probe"] = "failed"
+    else:
+        latency = probe.get("latency")
+        checks["probe"] = f"passed ({latency:.2f}s)" if latency is not None else "passed"
+    return {"passed": not reasons, "reasons": reasons, "latency": latency, "checks": checks}
+
+
+def _parse_time(text):
+    return datetime.strptime(text, _TIMESTAMP).replace(tzinfo=UTC)
+
+
+def canary_check(bots, soak, now=None):
+    """Decide whether a rollout may start.
+
+    ``bots`` maps bot name to {target: release id the rollout would build,
+    current: release id it runs, canary: its canary mark or None}. Every target
+    release must have a passed canary mark, on a bot that still runs it, older
+    than ``soak``. Returns {ok, canaries: {release: bot}, reason}.
+    """
+    now = now or datetime.now(UTC)
+    soak_seconds = duration_seconds(soak)
+    canaries, waiting, missing = {}, [], []
+    for release in sorted({info["target"] for info in bots.values()}):
+        candidates = [
+            (name, info["canary"])
+            for name, info in sorted(bots.items())
+            if info.get("canary")
+            and info["canary"].get("release") == release
+            and info["canary"].get("verdict") == "passed"
+            and info.get("current") == release
+        ]
+        if not candidates:
+            missing.append(release)
+            continue
+        # The longest-soaked canary of this release decides.
+        name, mark = min(candidates, key=lambda item: item[1]["at"])
+        soaked = (now - _parse_time(mark["at"])).total_seconds()
+        if soaked < soak_seconds:
+            ready_at = _parse_time(mark["at"]) + timedelta(seconds=soak_seconds)
+            waiting.append(
+                f"canary {name} has soaked {human_duration(soaked)} of {human_duration(soak_seconds)}; run again "
+                f"after {ready_at.strftime('%H:%M')} UTC or pass -e botfleet_canary_soak=0"
+            )
+        canaries[release] = name
+    if missing:
+        marks = (
+            "; ".join(
+                f"{name}: {info['canary']['verdict']} on {info['canary']['release']}"
+                for name, info in sorted(bots.items())
+                if info.get("canary")
+            )
+            or "no bot has a canary mark"
+        )
+        return {
+            "ok": False,
+            "canaries": canaries,
+            "reason": (
+                f"no bot runs a passed canary of release {', '.join(missing)} (what the rollout would build); "
+                f"run canary.yml -l <bot> first ({marks})"
+            ),
+        }
+    if waiting:
+        return {"ok": False, "canaries": canaries, "reason": "; ".join(waiting)}
+    return {"ok": True, "canaries": canaries, "reason": ""}

@@ -1,0 +1,145 @@
+"""The gate's verdict and the rollout's canary check."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from ansible_collections.botfleet.deploy.plugins.plugin_utils.gate import (
+    GateError,
+    canary_check,
+    duration_seconds,
+    gate_verdict,
+    human_duration,
+)
+
+HEALTHY_UNIT = {"active_state": "active", "uptime": 12.3, "restarts": 0}
+GOOD_VENV = {
+    "pins": {"websockets": {"name": "websockets", "wanted": "==16.1", "installed": "16.1", "satisfied": True}},
+    "restart_pending": False,
+    "units": {},
+}
+NOW = datetime(2026, 11, 28, 7, 0, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("value", "seconds"),
+    [
+        (120, 120.0),
+        ("120", 120.0),
+        ("90s", 90.0),
+        ("8h", 28800.0),
+        ("1h 30min", 5400.0),
+        ("2d", 172800.0),
+        (0, 0.0),
+        ("0", 0.0),
+        ("1.5h", 5400.0),
+    ],
+)
+def test_duration_seconds(value, seconds):
+    assert duration_seconds(value) == seconds
+
+
+@pytest.mark.parametrize("value", ["", "eight hours", "8 parsecs", "h8", "8h x"])
+def test_bad_durations(value):
+    with pytest.raises(GateError):
+        duration_seconds(value)
+
+
+def test_human_duration():
+    assert [human_duration(s) for s in (7980, 300, 42)] == ["2h13m", "5m00s", "42s"]
+
+
+def test_all_checks_pass():
+    verdict = gate_verdict(HEALTHY_UNIT, GOOD_VENV, {"latency": 0.84})
+    assert verdict["passed"] is True
+    assert verdict["latency"] == 0.84
+    assert verdict["checks"] == {"unit": "passed (up 12s, 0 restarts)", "venv": "passed", "probe": "passed (0.84s)"}
+
+
+def test_probe_failure_is_the_reason_when_the_process_is_up():
+    """The story: unit healthy, pins satisfied, and the bot answers nobody."""
+    verdict = gate_verdict(HEALTHY_UNIT, GOOD_VENV, {"failed": True, "msg": "no reply from barnacles within 20s"})
+    assert verdict["passed"] is False
+    assert verdict["reasons"] == ["probe: no reply from barnacles within 20s"]
+    assert verdict["checks"]["unit"].startswith("passed")
+
+
+def test_one_reason_per_failed_check():
+    venv = {
+        "pins": {"websockets": {"name": "websockets", "wanted": "==16.1", "installed": "14.2", "satisfied": False}},
+        "restart_pending": True,
+        "units": {"u": {"newer_packages": ["websockets"], "switched_links": []}},
+    }
+    verdict = gate_verdict(
+        {"failed": True, "msg": "the unit restarted during the health window"}, venv, {"skipped": True}
+    )
+    assert verdict["reasons"] == [
+        "unit: the unit restarted during the health window",
+        "venv: pins not satisfied: websockets wants ==16.1, installed 14.2",
+        "venv: restart pending, the process runs code older than installed (websockets)",
+    ]
+    assert verdict["checks"]["probe"] == "skipped, the unit is not healthy"
+
+
+def test_no_probe_configured():
+    assert gate_verdict(HEALTHY_UNIT, GOOD_VENV, None)["checks"]["probe"] == "not configured"
+
+
+def bots(**overrides):
+    base = {
+        "barnacles": {
+            "target": "a" * 12,
+            "current": "a" * 12,
+            "canary": {"release": "a" * 12, "verdict": "passed", "at": "2026-11-27T20:00:00Z"},
+        },
+        "toodles": {"target": "a" * 12, "current": "b" * 12, "canary": None},
+    }
+    base.update(overrides)
+    return base
+
+
+def test_soaked_canary_allows_the_rollout():
+    result = canary_check(bots(), "8h", NOW)
+    assert result == {"ok": True, "canaries": {"a" * 12: "barnacles"}, "reason": ""}
+
+
+def test_young_canary_says_when_to_come_back():
+    result = canary_check(bots(), "12h", NOW)
+    assert result["ok"] is False
+    assert result["reason"] == (
+        "canary barnacles has soaked 11h00m of 12h00m; run again after 08:00 UTC or pass -e botfleet_canary_soak=0"
+    )
+
+
+def test_soak_zero_allows_a_fresh_canary():
+    assert canary_check(bots(), 0, NOW)["ok"] is True
+
+
+@pytest.mark.parametrize(
+    "barnacles",
+    [
+        {
+            "target": "a" * 12,
+            "current": "a" * 12,
+            "canary": {"release": "a" * 12, "verdict": "failed", "at": "2026-11-27T20:00:00Z"},
+        },
+        {
+            "target": "a" * 12,
+            "current": "c" * 12,
+            "canary": {"release": "a" * 12, "verdict": "passed", "at": "2026-11-27T20:00:00Z"},
+        },
+        {
+            "target": "a" * 12,
+            "current": "c" * 12,
+            "canary": {"release": "c" * 12, "verdict": "passed", "at": "2026-11-27T20:00:00Z"},
+        },
+    ],
+    ids=["failed-canary", "rolled-back-since", "canary-of-another-release"],
+)
+def test_no_valid_canary_refuses(barnacles):
+    result = canary_check(bots(barnacles=barnacles), 0, NOW)
+    assert result["ok"] is False
+    assert result["reason"].startswith(f"no bot runs a passed canary of release {'a' * 12}")
+    assert "run canary.yml -l <bot> first" in result["reason"]
