@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Benchmark: venv_facts and venv_pins against the usual ways of doing the same job.
 
 In one play on one venv holding webex_bot 1.0.8 and its dependencies, each round runs
@@ -64,7 +63,7 @@ def build_venv(path):
 
 
 def playbook(venv, versions, rounds):
-    pins = {name: version for name, version in versions.items()}
+    pins = dict(versions)
     tasks = []
     for index in range(1, rounds + 1):
         tasks += [

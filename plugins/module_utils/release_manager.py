@@ -218,7 +218,7 @@ class ReleaseManager:
             state = self.store.read_state()
         target = self.params["release_id"] or state.get("previous")
         if not target:
-            available = ", ".join(rid for rid, _ in self.store.releases()) or "none"
+            available = ", ".join(entry[0] for entry in self.store.releases()) or "none"
             raise ReleaseError(
                 f"{self.store.bot} has no previous release recorded; "
                 f"name one with release_id (built releases: {available})"
@@ -240,7 +240,7 @@ class ReleaseManager:
             )
             return
         if not self.store.is_complete(release_id):
-            available = ", ".join(rid for rid, _ in self.store.releases()) or "none"
+            available = ", ".join(entry[0] for entry in self.store.releases()) or "none"
             raise ReleaseError(
                 f"release {release_id} of {self.store.bot} is not built on this host "
                 f"(built releases: {available}); build it with state=built"

@@ -116,6 +116,24 @@ options:
     type: int
     default: 300
     version_added: 0.1.0
+  _phase:
+    description:
+      - Internal, set by the action plugin to drive a build (stage, commit, discard); tasks must not set it.
+    type: str
+    choices: [stage, commit, discard]
+    version_added: 0.1.0
+  _staged:
+    description:
+      - Internal, set by the action plugin; the staging directory of a build.
+    type: path
+    version_added: 0.1.0
+  _accepted:
+    description:
+      - Internal, set by the action plugin; the declared-requirement conflicts accepted for a build.
+    type: list
+    elements: dict
+    default: []
+    version_added: 0.1.0
 attributes:
   check_mode:
     support: full

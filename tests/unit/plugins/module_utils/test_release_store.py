@@ -97,7 +97,7 @@ def test_releases_lists_only_complete_ones_oldest_first(store):
     fake_release(store, "a" * 12, "2026-01-01T00:00:00Z")
     os.makedirs(os.path.join(store.releases_dir, "c" * 12))  # interrupted commit: no release.json
     os.makedirs(os.path.join(store.releases_dir, ".staging-dddddddddddd-x"))
-    assert [rid for rid, _ in store.releases()] == ["a" * 12, "b" * 12]
+    assert [entry[0] for entry in store.releases()] == ["a" * 12, "b" * 12]
 
 
 def test_commit_moves_a_real_venv_and_rewrites_its_paths(store):
