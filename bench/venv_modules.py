@@ -89,8 +89,15 @@ def playbook(venv, versions, rounds):
                 },
             },
         ]
-    return [{"name": "Benchmark venv modules", "hosts": "localhost", "connection": "local", "gather_facts": False,
-             "tasks": tasks}]
+    return [
+        {
+            "name": "Benchmark venv modules",
+            "hosts": "localhost",
+            "connection": "local",
+            "gather_facts": False,
+            "tasks": tasks,
+        }
+    ]
 
 
 def run(rounds):
@@ -112,7 +119,10 @@ def run(rounds):
         )
         proc = subprocess.run(
             [str(BIN / "ansible-playbook"), str(play), "-e", f"ansible_python_interpreter={sys.executable}"],
-            env=env, capture_output=True, text=True, check=False,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
         )
         if proc.returncode != 0:
             sys.exit(f"the benchmark play failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-2000:]}")
