@@ -17,6 +17,7 @@ from ansible_collections.botfleet.deploy.plugins.plugin_utils.inputs import (
     pin_problems,
     systemd_env_value,
 )
+from ansible_collections.botfleet.deploy.plugins.plugin_utils.report import status_report
 
 
 def _duration_seconds(value):
@@ -42,4 +43,5 @@ class FilterModule:
             "gate_verdict": gate_verdict,
             "canary_check": _canary_check,
             "duration_seconds": _duration_seconds,
+            "status_report": status_report,
         }

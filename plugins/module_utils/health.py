@@ -186,6 +186,17 @@ class UnitObserver:
         return lines
 
 
+def build_watch(params):
+    """A HealthWatch from the module's parameters (patterns compiled, errors named by option)."""
+    ready = params.get("ready_pattern")
+    return HealthWatch(
+        params["stable_for"],
+        compile_patterns(params.get("fail_patterns"), "fail_patterns"),
+        compile_patterns([ready], "ready_pattern")[0] if ready else None,
+        params.get("redact"),
+    )
+
+
 def watch_unit(run_command, params, clock=None, sleep=None):
     """Observe the unit until it is healthy, fails, or the timeout passes.
 
@@ -195,12 +206,7 @@ def watch_unit(run_command, params, clock=None, sleep=None):
     sleep = sleep or time.sleep
     if params["timeout"] < 0 or params["stable_for"] < 0 or params["poll_interval"] <= 0:
         raise HealthError("timeout and stable_for must be >= 0 and poll_interval > 0")
-    watch = HealthWatch(
-        params["stable_for"],
-        compile_patterns(params["fail_patterns"], "fail_patterns"),
-        (compile_patterns([params["ready_pattern"]], "ready_pattern") or [None])[0],
-        params["redact"],
-    )
+    watch = build_watch(params)
     observer = UnitObserver(run_command, params["unit"])
     started = clock()
     while True:

@@ -113,7 +113,8 @@ def gate_verdict(unit, venv, probe):
     else:
         latency = probe.get("latency")
         checks["probe"] = f"passed ({latency:.2f}s)" if latency is not None else "passed"
-    return {"passed": not reasons, "reasons": reasons, "latency": latency, "checks": checks}
+    summary = ", ".join(f"{name} {word}" for name, word in checks.items())
+    return {"passed": not reasons, "reasons": reasons, "latency": latency, "checks": checks, "summary": summary}
 
 
 def _parse_time(text):

@@ -9,6 +9,7 @@ import pytest
 from ansible_collections.botfleet.deploy.plugins.module_utils.health import (
     HealthError,
     HealthWatch,
+    build_watch,
     compile_patterns,
     message_text,
     parse_show,
@@ -111,3 +112,16 @@ def test_watch_unit_refuses_negative_timeouts():
                 "unit": "x",
             },
         )
+
+
+@pytest.mark.parametrize("ready", [None, ""])
+def test_build_watch_without_a_ready_pattern(ready):
+    watch = build_watch({"stable_for": 0, "fail_patterns": ["boom"], "ready_pattern": ready, "redact": []})
+    assert watch.ready_pattern is None
+    assert watch.observe(props(started=0), ["all fine"], now=1) == ("healthy", "")
+    assert watch.observe(props(started=0), ["boom"], now=2)[0] == "failed"
+
+
+def test_build_watch_with_a_bad_ready_pattern():
+    with pytest.raises(HealthError, match="ready_pattern"):
+        build_watch({"stable_for": 0, "fail_patterns": [], "ready_pattern": "[", "redact": []})

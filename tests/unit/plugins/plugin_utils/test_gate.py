@@ -56,6 +56,7 @@ def test_all_checks_pass():
     assert verdict["passed"] is True
     assert verdict["latency"] == 0.84
     assert verdict["checks"] == {"unit": "passed (up 12s, 0 restarts)", "venv": "passed", "probe": "passed (0.84s)"}
+    assert verdict["summary"] == "unit passed (up 12s, 0 restarts), venv passed, probe passed (0.84s)"
 
 
 def test_probe_failure_is_the_reason_when_the_process_is_up():

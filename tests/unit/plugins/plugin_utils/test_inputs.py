@@ -64,4 +64,5 @@ def test_filters_are_registered():
         "gate_verdict",
         "canary_check",
         "duration_seconds",
+        "status_report",
     }

@@ -1,0 +1,121 @@
+# Copyright: botfleet contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The fleet status matrix: rows from what status.yml reads on each bot, as text, Markdown and JSON."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+
+from ansible_collections.botfleet.deploy.plugins.plugin_utils.gate import human_duration
+
+COLUMNS = (
+    ("bot", "bot"),
+    ("vm", "VM"),
+    ("release", "release"),
+    ("packages", None),  # one column per key package, named after it
+    ("target", "target"),
+    ("unit", "unit"),
+    ("uptime", "uptime"),
+    ("restarts", "restarts"),
+    ("restart_pending", "restart pending"),
+    ("canary", "canary mark"),
+    ("last_probe", "last probe"),
+)
+_TIMESTAMP = "%Y-%m-%dT%H:%M:%SZ"
+
+
+def _age(at, now):
+    try:
+        then = datetime.strptime(at, _TIMESTAMP).replace(tzinfo=UTC)
+    except (TypeError, ValueError):
+        return "?"
+    return human_duration(max(0.0, (now - then).total_seconds())) + " ago"
+
+
+def status_row(bot, now, packages):
+    """One row of display strings (and the raw values under ``data``) for one bot."""
+    if bot.get("unreachable"):
+        row = {key: "-" for key, _ in COLUMNS if key != "packages"}
+        row.update(bot="" + bot["bot"], vm=bot.get("vm") or "-", unit="UNREACHABLE")
+        row.update({name: "-" for name in packages})
+        return row
+    unit = bot.get("unit") or {}
+    current, target = bot.get("current"), bot.get("target")
+    canary = bot.get("canary") or {}
+    probe = bot.get("last_probe") or {}
+    row = {
+        "bot": bot["bot"],
+        "vm": bot.get("vm") or "-",
+        "release": current or "none",
+        "target": "yes" if current and current == target else f"NO (wants {target})" if target else "?",
+        "unit": f"{unit.get('active_state', '?')}/{unit.get('sub_state', '?')}" if unit else "?",
+        "uptime": human_duration(unit["uptime"]) if unit.get("uptime") is not None else "-",
+        "restarts": str(unit.get("restarts")) if unit.get("restarts") is not None else "-",
+        "restart_pending": ("YES: " + ", ".join(unit.get("newer_packages") or ["current switched"]))
+        if unit.get("restart_pending")
+        else "no",
+        "canary": f"{canary['verdict']} {canary.get('release', '?')} {_age(canary.get('at'), now)}" if canary else "-",
+        "last_probe": (
+            (f"{probe['latency']:.2f}s" if probe.get("latency") is not None else probe.get("verdict", "?"))
+            + f" {_age(probe.get('at'), now)}"
+        )
+        if probe
+        else "-",
+    }
+    versions = bot.get("packages") or {}
+    row.update({name: versions.get(name) or "-" for name in packages})
+    return row
+
+
+def _headers(packages):
+    headers = []
+    for key, title in COLUMNS:
+        if key == "packages":
+            headers += [(name, name) for name in packages]
+        else:
+            headers.append((key, title))
+    return headers
+
+
+def text_table(rows, packages):
+    headers = _headers(packages)
+    widths = {key: max([len(title)] + [len(row[key]) for row in rows]) for key, title in headers}
+    line = "  ".join(title.ljust(widths[key]) for key, title in headers).rstrip()
+    lines = [line, "  ".join("-" * widths[key] for key, _ in headers)]
+    lines += ["  ".join(row[key].ljust(widths[key]) for key, _ in headers).rstrip() for row in rows]
+    return lines
+
+
+def markdown_table(rows, packages):
+    headers = _headers(packages)
+    lines = ["| " + " | ".join(title for _, title in headers) + " |", "|" + "---|" * len(headers)]
+    lines += ["| " + " | ".join(row[key].replace("|", "\\|") for key, _ in headers) + " |" for row in rows]
+    return "\n".join(lines) + "\n"
+
+
+def status_report(bots, packages=("webex-bot", "websockets"), hosts=None, now=None):
+    """The matrix for ``bots`` (dicts read by status.yml) as {rows, text, markdown, json, summary}.
+
+    Bots named in ``hosts`` that have no entry in ``bots`` could not be read: they show as unreachable.
+    """
+    now = now or datetime.now(UTC)
+    packages = [re.sub(r"[-_.]+", "-", str(name)).lower() for name in packages]
+    seen = {bot["bot"] for bot in bots}
+    bots = list(bots) + [{"bot": name, "unreachable": True} for name in hosts or [] if name not in seen]
+    ordered = sorted(bots, key=lambda bot: (bot.get("vm") or "", bot["bot"]))
+    rows = [status_row(bot, now, packages) for bot in ordered]
+    on_target = sum(1 for bot in ordered if bot.get("current") and bot.get("current") == bot.get("target"))
+    pending = sum(1 for bot in ordered if (bot.get("unit") or {}).get("restart_pending"))
+    down = sum(
+        1 for bot in ordered if bot.get("unreachable") or (bot.get("unit") or {}).get("active_state") != "active"
+    )
+    summary = f"{len(ordered)} bots: {on_target} on target, {down} not active, {pending} with a restart pending"
+    markdown = f"# botfleet status, {now.strftime(_TIMESTAMP)}\n\n{summary}\n\n" + markdown_table(rows, packages)
+    return {
+        "rows": rows,
+        "text": [*text_table(rows, packages), "", summary],
+        "markdown": markdown,
+        "json": {"generated": now.strftime(_TIMESTAMP), "summary": summary, "bots": ordered},
+        "summary": summary,
+    }

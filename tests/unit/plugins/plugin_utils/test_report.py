@@ -1,0 +1,88 @@
+"""The fleet status matrix."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from ansible_collections.botfleet.deploy.plugins.plugin_utils.report import status_report
+
+NOW = datetime(2026, 11, 28, 7, 0, 0, tzinfo=UTC)
+NEW, OLD = "aaaaaaaaaaaa", "bbbbbbbbbbbb"
+
+
+def bot(name, vm, current, **extra):
+    entry = {
+        "bot": name,
+        "vm": vm,
+        "current": current,
+        "target": NEW,
+        "packages": {
+            "webex-bot": "1.3.1" if current == NEW else "1.0.8",
+            "websockets": "16.1" if current == NEW else "11.0.3",
+        },
+        "unit": {
+            "active_state": "active",
+            "sub_state": "running",
+            "uptime": 3725.0,
+            "restarts": 0,
+            "restart_pending": False,
+            "newer_packages": [],
+        },
+        "canary": None,
+        "last_probe": None,
+    }
+    entry.update(extra)
+    return entry
+
+
+def test_matrix_rows_and_summary():
+    bots = [
+        bot("toodles", "lab-vm1", OLD),
+        bot(
+            "barnacles",
+            "lab-vm1",
+            NEW,
+            canary={"release": NEW, "verdict": "passed", "at": "2026-11-27T22:00:00Z"},
+            last_probe={"latency": 0.8412, "at": "2026-11-28T06:58:00Z", "verdict": "passed"},
+        ),
+        bot(
+            "jarvis",
+            "lab-vm2",
+            NEW,
+            unit={
+                "active_state": "activating",
+                "sub_state": "auto-restart",
+                "uptime": None,
+                "restarts": 4,
+                "restart_pending": True,
+                "newer_packages": ["websockets"],
+            },
+        ),
+    ]
+    report = status_report(
+        bots, ["webex_bot", "websockets"], hosts=["barnacles", "toodles", "jarvis", "msoar"], now=NOW
+    )
+    rows = {row["bot"]: row for row in report["rows"]}
+    assert [row["bot"] for row in report["rows"]] == ["msoar", "barnacles", "toodles", "jarvis"]
+    assert rows["barnacles"]["target"] == "yes"
+    assert rows["barnacles"]["canary"] == f"passed {NEW} 9h00m ago"
+    assert rows["barnacles"]["last_probe"] == "0.84s 2m00s ago"
+    assert rows["barnacles"]["uptime"] == "1h02m"
+    assert rows["toodles"]["target"] == f"NO (wants {NEW})"
+    assert rows["toodles"]["websockets"] == "11.0.3"
+    assert rows["jarvis"]["restart_pending"] == "YES: websockets"
+    assert rows["jarvis"]["unit"] == "activating/auto-restart"
+    assert rows["msoar"]["unit"] == "UNREACHABLE"
+    assert report["summary"] == "4 bots: 2 on target, 2 not active, 1 with a restart pending"
+
+
+def test_text_and_markdown_have_one_line_per_bot_and_aligned_columns():
+    report = status_report([bot("barnacles", "lab-vm1", NEW), bot("toodles", "lab-vm1", OLD)], now=NOW)
+    header, _rule, *body = report["text"][:4]
+    assert header.split()[:4] == ["bot", "VM", "release", "webex-bot"]
+    assert len(body) == 2
+    assert body[0].index("lab-vm1") == header.index("VM")
+    markdown = report["markdown"].splitlines()
+    assert markdown[0] == "# botfleet status, 2026-11-28T07:00:00Z"
+    assert sum(1 for line in markdown if line.startswith("| barnacles") or line.startswith("| toodles")) == 2
+    assert report["json"]["bots"][0]["bot"] == "barnacles"
