@@ -101,6 +101,10 @@ lab-up: setup wheelhouse ## Start the lab: two systemd VMs and the Webex emulato
 lab-down: ## Remove the lab VMs, the emulator and their state
 	lab/lab.sh down
 
+.PHONY: demo
+demo: setup ## The story on the local lab: provision, failing and passing canary, rollout, rollback
+	lab/demo.sh
+
 .PHONY: provision
 provision: lab-up ## Provision the five lab bots at the pins in inventory
 	ansible-playbook playbooks/provision.yml -i inventories/lab
