@@ -76,5 +76,10 @@ step "6. Roll toodles back to its previous release, timed (no package index invo
 play rollback ok playbooks/rollback.yml -l toodles
 play status-3 ok playbooks/status.yml -e @lab/pins/new.yml
 
+step "What the operators got in Webex (botfleet_notify)"
+PYTHONPATH= curl -s -H "Authorization: Bearer lab-ops-token" \
+    "http://127.0.0.1:${BOTFLEET_LAB_PORT:-8790}/v1/messages/direct?personEmail=probe@lab.botfleet.invalid" \
+    | python3 -c 'import json, sys; [print("  " + m["created"][11:19], m.get("markdown") or m.get("text")) for m in reversed(json.load(sys.stdin)["items"])]'
+
 step "Done in $((SECONDS - started))s: reports in reports/fleet-status.md and .json; 'make lab-down' removes the lab"
 exit $((failures > 0))

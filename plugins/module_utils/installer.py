@@ -110,6 +110,20 @@ class Installer:
         self.require_hashes = require_hashes
         self.commands = []
 
+    @classmethod
+    def from_params(cls, module, params):
+        """The engine configured by the installer options (doc fragment botfleet.deploy.installer)."""
+        return cls(
+            module,
+            choice=params["installer"],
+            uv_path=params["uv_path"],
+            index_url=params["index_url"],
+            extra_index_urls=params["extra_index_urls"],
+            find_links=params["find_links"],
+            offline=params["offline"],
+            require_hashes=bool(params["hashes"]),
+        )
+
     def _find_uv(self, choice, uv_path):
         if choice == "pip":
             return None
@@ -198,16 +212,7 @@ def apply_pins(module, params):
     if module.check_mode:
         return {"changed": True, "created": state == "missing"}
 
-    installer = Installer(
-        module,
-        choice=params["installer"],
-        uv_path=params["uv_path"],
-        index_url=params["index_url"],
-        extra_index_urls=params["extra_index_urls"],
-        find_links=params["find_links"],
-        offline=params["offline"],
-        require_hashes=bool(params["hashes"]),
-    )
+    installer = Installer.from_params(module, params)
     resolved, forced = install_sets(params["pins"], params["requirements"], params["allow_conflicts"], params["hashes"])
     created = False
     try:

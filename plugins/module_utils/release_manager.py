@@ -71,6 +71,10 @@ class ReleaseManager:
         except ReleaseError as exc:
             self.module.fail_json(msg=str(exc), **self.result)
         self.result.setdefault("current_id", self.store.current())
+        try:
+            self.result["canary"] = self.store.read_state().get("canary")
+        except ReleaseError:
+            self.result["canary"] = None
         return self.result
 
     # -- identity -----------------------------------------------------------------------------------------------
@@ -123,16 +127,7 @@ class ReleaseManager:
             return
         staging = self.store.new_staging(release_id)
         venv = os.path.join(staging, "venv")
-        installer = Installer(
-            self.module,
-            choice=self.params["installer"],
-            uv_path=self.params["uv_path"],
-            index_url=self.params["index_url"],
-            extra_index_urls=self.params["extra_index_urls"],
-            find_links=self.params["find_links"],
-            offline=self.params["offline"],
-            require_hashes=bool(self.params["hashes"]),
-        )
+        installer = Installer.from_params(self.module, self.params)
         resolved, forced = install_sets(
             self.params["pins"], self.params["requirements"], self.params["allow_conflicts"], self.params["hashes"]
         )

@@ -25,6 +25,14 @@ def installer_spec():
     }
 
 
+def pins_extras_spec():
+    """requirements and allow_conflicts (doc fragment botfleet.deploy.pins)."""
+    return {
+        "requirements": {"type": "list", "elements": "str", "default": []},
+        "allow_conflicts": {"type": "list", "elements": "str", "default": []},
+    }
+
+
 def venv_facts_spec():
     return {
         "path": {"type": "path", "required": True},
@@ -38,11 +46,10 @@ def venv_pins_spec():
     spec = {
         "path": {"type": "path", "required": True},
         "pins": {"type": "dict", "required": True},
-        "requirements": {"type": "list", "elements": "str", "default": []},
-        "allow_conflicts": {"type": "list", "elements": "str", "default": []},
         "python": {"type": "str", "default": "python3"},
         "create": {"type": "bool", "default": True},
     }
+    spec.update(pins_extras_spec())
     spec.update(installer_spec())
     return spec
 
@@ -54,8 +61,6 @@ def release_spec():
         "root": {"type": "path", "default": "/opt/botfleet"},
         "state_dir": {"type": "path", "default": "/var/lib/botfleet"},
         "pins": {"type": "dict", "default": {}},
-        "requirements": {"type": "list", "elements": "str", "default": []},
-        "allow_conflicts": {"type": "list", "elements": "str", "default": []},
         "python": {"type": "str", "default": "python3"},
         "release_id": {"type": "str"},
         "smoke_imports": {"type": "list", "elements": "str", "default": []},
@@ -67,6 +72,7 @@ def release_spec():
         "_staged": {"type": "path"},
         "_accepted": {"type": "list", "elements": "dict", "default": []},
     }
+    spec.update(pins_extras_spec())
     spec.update(installer_spec())
     return spec
 

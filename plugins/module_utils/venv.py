@@ -13,6 +13,8 @@ import json
 import os
 import time
 
+from ansible_collections.botfleet.deploy.plugins.module_utils.health import parse_show
+
 # Runs inside the venv's own interpreter, once per call, and prints one JSON
 # document. It must keep working on every Python a bot may use (3.8+).
 PROBE_SCRIPT = r"""
@@ -173,21 +175,12 @@ def pending_changes(started_at, distributions, switches, resolution=None):
     return newer, switched
 
 
-def parse_unit_show(text):
-    props = {}
-    for line in text.splitlines():
-        key, sep, value = line.partition("=")
-        if sep:
-            props[key] = value
-    return props
-
-
 def unit_process(run_command, unit, distributions, switches, proc="/proc"):
     """Describe a systemd unit's main process and whether it needs a restart."""
     rc, out, err = run_command(["systemctl", "show", unit, "--property=" + ",".join(UNIT_PROPERTIES)])
     if rc != 0:
         raise VenvError(f"systemctl show {unit} failed (rc={rc}): {err.strip()}")
-    props = parse_unit_show(out)
+    props = parse_show(out)
     main_pid = int(props.get("MainPID") or 0)
     result = {
         "unit": props.get("Id") or unit,

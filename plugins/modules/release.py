@@ -27,6 +27,7 @@ description:
   - Operations on one bot are serialized by a lock file in its state directory.
 author: botfleet maintainers (@botfleet)
 extends_documentation_fragment:
+  - botfleet.deploy.pins
   - botfleet.deploy.installer
 options:
   bot:
@@ -60,21 +61,6 @@ options:
       - Required with O(state=built); with O(state=active) they name the release unless O(release_id) is given.
     type: dict
     default: {}
-    version_added: 0.1.0
-  requirements:
-    description:
-      - Further PEP 508 requirement lines of the release, for example the bot application itself.
-    type: list
-    elements: str
-    default: []
-    version_added: 0.1.0
-  allow_conflicts:
-    description:
-      - Names of packages whose declared-requirement conflicts are accepted on purpose; any other conflict refuses
-        the release before it is renamed into place.
-    type: list
-    elements: str
-    default: []
     version_added: 0.1.0
   python:
     description:
@@ -213,6 +199,11 @@ current_id:
   description: The release C(current) points at after the task.
   returned: always
   type: str
+canary:
+  description: The bot's canary mark from its state file (release, verdict, time), null when it has none.
+  returned: always
+  type: dict
+  sample: {event: canary, verdict: passed, release: 3f9c2a61b0d4, at: "2026-11-27T22:00:00Z", reason: ""}
 previous_id:
   description: The release C(current) pointed at before a switch.
   returned: with O(state=active) and O(state=rolled_back)

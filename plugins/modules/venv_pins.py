@@ -19,6 +19,7 @@ description:
     M(botfleet.deploy.release); this module changes a venv in place.
 author: botfleet maintainers (@botfleet)
 extends_documentation_fragment:
+  - botfleet.deploy.pins
   - botfleet.deploy.installer
 options:
   path:
@@ -33,24 +34,6 @@ options:
         PEP 440 specifier set (C(>=14,<15)).
     type: dict
     required: true
-    version_added: 0.1.0
-  requirements:
-    description:
-      - Further PEP 508 requirement lines installed together with the pins (for example the bot application).
-      - A line is considered satisfied when its package is installed at a version its specifier accepts.
-    type: list
-    elements: str
-    default: []
-    version_added: 0.1.0
-  allow_conflicts:
-    description:
-      - Names of packages whose declared-requirement conflicts are accepted on purpose.
-      - Pins of these packages are installed after the others, in a resolver run of their own, so that for example
-        C(websockets==14.2) can be forced under C(webex-bot 1.0.8), which declares C(websockets==11.0.3).
-      - A conflict counts as accepted when the required package (here C(websockets)) is in this list.
-    type: list
-    elements: str
-    default: []
     version_added: 0.1.0
   python:
     description:

@@ -37,4 +37,6 @@ def test_batch_one_moved_once(host):
     if "toodles" in BOTS[host.backend.get_hostname()]:
         state = read(host, "/var/lib/botfleet/toodles/state.json")
         assert [e["event"] for e in state["history"] if e["event"] in ("activated", "rolled_back")] == [
-            "activated", "activated"]
+            "activated",
+            "activated",
+        ]

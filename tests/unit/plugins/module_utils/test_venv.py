@@ -13,7 +13,6 @@ from conftest import UV
 from ansible_collections.botfleet.deploy.plugins.module_utils.venv import (
     VenvError,
     gather,
-    parse_unit_show,
     pending_changes,
     probe,
     process_start_time,
@@ -137,10 +136,3 @@ def test_symlink_switch_counts_as_a_change(tmp_path):
     assert list(switches) == [str(current)]
     assert pending_changes(started, {}, switches) == ([], [str(current)])
     assert pending_changes(time.time() + 1, {}, switches) == ([], [])
-
-
-def test_parse_unit_show():
-    text = "Id=botfleet-barnacles.service\nMainPID=42\nExecMainStartTimestamp=Fri 2026-11-27 08:00:00 UTC\n"
-    props = parse_unit_show(text)
-    assert props["MainPID"] == "42"
-    assert props["ExecMainStartTimestamp"] == "Fri 2026-11-27 08:00:00 UTC"

@@ -1,0 +1,68 @@
+"""What the benchmarks share: running Ansible like an operator, timing, medians."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+RESULTS = REPO / "bench" / "results"
+PROFILE_LINE = re.compile(r"^(?P<name>.+?) -+ (?P<seconds>\d+\.\d+)s$")
+
+
+def ansible_env(**extra):
+    env = dict(
+        os.environ,
+        ANSIBLE_CONFIG=str(REPO / "ansible.cfg"),
+        ANSIBLE_COLLECTIONS_PATH=str(REPO / ".collections"),
+        ANSIBLE_LOCALHOST_WARNING="0",
+        ANSIBLE_INVENTORY_UNPARSED_WARNING="0",
+        CONTAINERS_CONF=str(REPO / "lab" / "containers.conf"),
+        PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
+    )
+    env.update(extra)
+    return env
+
+
+def run(argv, expect_ok=True, **env):
+    """Run a command with the Ansible environment; return (seconds, completed process)."""
+    started = time.monotonic()
+    proc = subprocess.run(argv, env=ansible_env(**env), capture_output=True, text=True, check=False, cwd=REPO)
+    took = time.monotonic() - started
+    if expect_ok and proc.returncode != 0:
+        sys.exit(
+            f"{' '.join(map(str, argv))} failed ({proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-2000:]}"
+        )
+    return took, proc
+
+
+def playbook(*args, **env):
+    return run([str(BIN / "ansible-playbook"), *map(str, args)], **env)
+
+
+def profile_times(stdout):
+    """Task name -> seconds, from the ansible.posix.profile_tasks summary."""
+    times = {}
+    for line in stdout.splitlines():
+        match = PROFILE_LINE.match(line.strip())
+        if match:
+            times.setdefault(match["name"], []).append(float(match["seconds"]))
+    return times
+
+
+def median(values):
+    return statistics.median(values)
+
+
+def report(name, data, lines):
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / f"{name}.json").write_text(json.dumps(data, indent=2) + "\n")
+    print("\n".join(lines))
+    print(f"(raw figures: {RESULTS / (name + '.json')})")
