@@ -27,7 +27,7 @@ import time
 from common import REPO, median, playbook, report, run
 
 sys.path.insert(0, str(REPO / ".collections"))
-from ansible_collections.botfleet.deploy.plugins.module_utils.webex import WebexClient  # noqa: E402
+from ansible_collections.botfleet.deploy.plugins.module_utils.webex import WebexClient
 
 BASE = "http://127.0.0.1:8790/v1/"
 WHEELHOUSE = "/var/cache/botfleet/wheelhouse"

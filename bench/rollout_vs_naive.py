@@ -49,8 +49,8 @@ def main():
     naive_play = REPO / "bench" / "naive" / "rollout.yml"
     # ansible.builtin.pip needs setuptools (or packaging) for the target's python; botfleet needs neither.
     on_vms(
-        "python3 -c 'import setuptools' 2>/dev/null || {{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "
-        "python3-setuptools >/dev/null; }}"
+        "python3 -c 'import setuptools' 2>/dev/null || {{ apt-get update -qq && "
+        "DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-setuptools >/dev/null; }}"
     )
     on_vms("for b in {bots}; do systemctl stop botfleet-$b.service; done")
     try:
