@@ -66,7 +66,7 @@ def build_times(rounds):
                 ]
             )
         )
-        _, proc = playbook(
+        _took, proc = playbook(
             play,
             "-e",
             f"ansible_python_interpreter={sys.executable}",
@@ -111,7 +111,7 @@ def switch_times(rounds):
     with tempfile.TemporaryDirectory(prefix="botfleet-bench-") as tmp:
         Path(tmp, "switch.yml").write_text(SWITCH_PLAY)
         Path(tmp, "switch_once.yml").write_text(SWITCH_ONCE)
-        _, proc = playbook(
+        _took, proc = playbook(
             Path(tmp, "switch.yml"),
             "-i",
             REPO / "inventories" / "lab",

@@ -91,8 +91,10 @@ def vm(*argv):
 def botfleet_rounds(rounds):
     inventory = REPO / "inventories" / "lab"
     playbook("playbooks/canary.yml", "-i", inventory, "-l", "toodles", "-e", "@lab/pins/new.yml")
+    _took, link = run(["podman", "exec", "botfleet-lab-vm1", "readlink", "/opt/botfleet/toodles/current"])
+    new_release = link.stdout.strip().rsplit("/", 1)[-1]
     until, total = [], []
-    for _ in range(rounds):
+    for _round in range(rounds):
         started = time.monotonic()
         prober = Prober("toodles", "webex_bot=1.0.8 ", started)
         prober.start()
@@ -100,8 +102,10 @@ def botfleet_rounds(rounds):
         prober.join(120)
         until.append(prober.seconds)
         total.append(took)
-        # Forward again, untimed: the rollback's previous release is the new one.
-        playbook("playbooks/rollback.yml", "-i", inventory, "-l", "toodles")
+        # Forward again, untimed.
+        playbook(
+            "playbooks/rollback.yml", "-i", inventory, "-l", "toodles", "-e", f"botfleet_rollback_to={new_release}"
+        )
     return until, total
 
 
@@ -124,7 +128,7 @@ def story_rounds(rounds, source):
         vm("systemctl", "start", "story-msoar.service")
         answers_after("msoar", "webex_bot=1.3.1 ", time.monotonic())
         until = []
-        for _ in range(rounds):
+        for _round in range(rounds):
             started = time.monotonic()
             prober = Prober("msoar", "webex_bot=1.0.8 ", started)
             prober.start()

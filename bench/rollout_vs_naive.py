@@ -43,7 +43,7 @@ def main():
     )
     ours = [
         playbook("playbooks/rollout.yml", "-i", INVENTORY, *NEW, "-e", "botfleet_canary_soak=0")[0]
-        for _ in range(args.rounds)
+        for _round in range(args.rounds)
     ]
 
     naive_play = REPO / "bench" / "naive" / "rollout.yml"
@@ -55,7 +55,7 @@ def main():
     on_vms("for b in {bots}; do systemctl stop botfleet-$b.service; done")
     try:
         playbook(naive_play, "-i", INVENTORY, *NEW, "-e", "naive_pause=0")  # builds the venvs, untimed
-        naive = [playbook(naive_play, "-i", INVENTORY, *NEW, "-e", "naive_pause=0")[0] for _ in range(args.rounds)]
+        naive = [playbook(naive_play, "-i", INVENTORY, *NEW, "-e", "naive_pause=0")[0] for _round in range(args.rounds)]
         paused = None if args.skip_paused else playbook(naive_play, "-i", INVENTORY, *NEW, "-e", "naive_pause=120")[0]
     finally:
         on_vms(

@@ -140,6 +140,7 @@ class Installer:
 
     def _run(self, argv, what):
         env = dict(_BASE_ENV)
+        env.update(self._source_env())
         self.commands.append(redact(" ".join(argv)))
         rc, out, err = self.module.run_command(argv, environ_update=env)
         if rc != 0:
@@ -156,15 +157,22 @@ class Installer:
         else:
             self._run([interpreter, "-m", "venv", path], "creating the virtualenv")
 
+    def _source_env(self):
+        """Index URLs go through the environment: they may hold credentials, and arguments are visible in ps."""
+        env = {}
+        if self.offline:
+            return env
+        prefix = "UV_" if self.uv else "PIP_"
+        if self.index_url:
+            env[prefix + "INDEX_URL"] = self.index_url
+        if self.extra_index_urls:
+            env[prefix + "EXTRA_INDEX_URL"] = " ".join(self.extra_index_urls)
+        return env
+
     def _source_args(self):
         args = []
         if self.offline:
             args.append("--no-index")
-        elif self.index_url:
-            args += ["--index-url", self.index_url]
-        if not self.offline:
-            for url in self.extra_index_urls:
-                args += ["--extra-index-url", url]
         for link in self.find_links:
             args += ["--find-links", link]
         if self.require_hashes:

@@ -14,6 +14,7 @@ The action plugin drives these phases through the hidden ``_phase`` option.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -96,6 +97,10 @@ class ReleaseManager:
         if not self.params["pins"] and not self.params["requirements"]:
             raise ReleaseError("give pins (and requirements) or a release_id")
         return compute_release_id(self.params["pins"], self.params["requirements"], self.interpreter())
+
+    def lock(self):
+        """The bot's lock; check mode writes nothing, not even the lock file."""
+        return contextlib.nullcontext() if self.module.check_mode else self.store.lock()
 
     def describe(self, release_id):
         # Not "path": AnsibleModule would add that file's owner and mode to the result.
@@ -209,8 +214,24 @@ class ReleaseManager:
         self.switch_to(self.target_id(), "activated")
 
     def roll_back(self):
-        with self.store.lock():
-            state = self.store.read_state()
+        state = self.store.read_state()
+        last = (state.get("history") or [{}])[-1]
+        if (
+            not self.params["release_id"]
+            and last.get("event") == "rolled_back"
+            and last.get("release") == self.store.current()
+        ):
+            # Its previous release is the one it was just rolled back from: going there again is no rollback.
+            self.describe(last["release"])
+            self.result.update(
+                switched=False,
+                already_rolled_back=True,
+                previous_id=last.get("from"),
+                msg=f"{self.store.bot} was already rolled back from {last.get('from')} to {last['release']} at "
+                f"{last.get('at')}; name the release to switch to "
+                "(release_id, or botfleet_rollback_to in rollback.yml)",
+            )
+            return
         target = self.params["release_id"] or state.get("previous")
         if not target:
             available = ", ".join(entry[0] for entry in self.store.releases()) or "none"
@@ -240,7 +261,7 @@ class ReleaseManager:
                 f"release {release_id} of {self.store.bot} is not built on this host "
                 f"(built releases: {available}); build it with state=built"
             )
-        with self.store.lock():
+        with self.lock():
             current = self.store.current()
             self.result.update(previous_id=current, switched=current != release_id)
             if current == release_id:
@@ -263,7 +284,7 @@ class ReleaseManager:
             self.store.write_state(state, {"event": event, "release": release_id, "from": current})
 
     def prune(self):
-        with self.store.lock():
+        with self.lock():
             state = self.store.read_state()
             protected = {self.store.current(), state.get("previous")}
             remove = prune_plan(self.store.releases(), self.params["keep"], protected)
@@ -293,8 +314,11 @@ class ReleaseManager:
             "at": format_timestamp(time.time()),
             "reason": str(record.get("reason") or ""),
         }
-        if record.get("latency") is not None:
-            entry["latency"] = round(float(record["latency"]), 3)
+        if record.get("latency") not in (None, ""):
+            try:
+                entry["latency"] = round(float(record["latency"]), 3)
+            except (TypeError, ValueError) as exc:
+                raise ReleaseError(f"record latency {record['latency']!r} is not a number of seconds") from exc
         self.result.update(changed=True, recorded=entry)
         if self.module.check_mode:
             return
@@ -302,6 +326,10 @@ class ReleaseManager:
             state = self.store.read_state()
             state["verdicts"] = [*(state.get("verdicts") or [])[-(VERDICT_LIMIT - 1) :], entry]
             if event == "canary":
+                mark = state.get("canary") or {}
+                if verdict == "passed" and mark.get("verdict") == "passed" and mark.get("release") == release_id:
+                    # A canary run again on its release keeps soaking since it first passed.
+                    entry = dict(entry, at=mark["at"], confirmed_at=entry["at"])
                 state["canary"] = entry
             if "latency" in entry or event == "gate":
                 state["last_probe"] = {

@@ -39,6 +39,7 @@ def venv_facts_spec():
         "packages": {"type": "list", "elements": "str", "default": []},
         "pins": {"type": "dict", "default": {}},
         "units": {"type": "list", "elements": "str", "default": []},
+        "files": {"type": "list", "elements": "path", "default": []},
     }
 
 

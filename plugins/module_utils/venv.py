@@ -153,6 +153,17 @@ def process_start_time(pid, proc="/proc"):
     return time.time() - time.clock_gettime(time.CLOCK_BOOTTIME) + since_boot
 
 
+def file_times(paths):
+    """{path: mtime} of the files that exist among ``paths``."""
+    times = {}
+    for path in paths or ():
+        try:
+            times[path] = os.stat(path).st_mtime
+        except OSError:
+            continue
+    return times
+
+
 def pending_changes(started_at, distributions, switches, resolution=None):
     """What changed in a venv after a process using it started.
 
@@ -175,7 +186,7 @@ def pending_changes(started_at, distributions, switches, resolution=None):
     return newer, switched
 
 
-def unit_process(run_command, unit, distributions, switches, proc="/proc"):
+def unit_process(run_command, unit, distributions, switches, proc="/proc", files=None):
     """Describe a systemd unit's main process and whether it needs a restart."""
     rc, out, err = run_command(["systemctl", "show", unit, "--property=" + ",".join(UNIT_PROPERTIES)])
     if rc != 0:
@@ -194,6 +205,7 @@ def unit_process(run_command, unit, distributions, switches, proc="/proc"):
         "restart_pending": False,
         "newer_packages": [],
         "switched_links": [],
+        "newer_files": [],
     }
     if result["load_state"] == "not-found":
         raise VenvError(f"unit {unit} does not exist on this host")
@@ -201,12 +213,15 @@ def unit_process(run_command, unit, distributions, switches, proc="/proc"):
         return result
     started = process_start_time(main_pid, proc)
     newer, switched = pending_changes(started, distributions, switches)
+    # Files (environment file, unit file) count like links: their mtime is when they changed.
+    _none, newer_files = pending_changes(started, {}, file_times(files))
     result.update(
         started_at=format_timestamp(started),
         uptime=round(max(0.0, time.time() - started), 1),
-        restart_pending=bool(newer or switched),
+        restart_pending=bool(newer or switched or newer_files),
         newer_packages=newer,
         switched_links=switched,
+        newer_files=newer_files,
     )
     return result
 
@@ -217,7 +232,7 @@ def format_timestamp(epoch):
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch))
 
 
-def gather(run_command, path, units=(), proc="/proc"):
+def gather(run_command, path, units=(), proc="/proc", files=()):
     """Everything venv_facts reports from the target, in one interpreter run.
 
     A missing venv is a fact (``exists: false``), not an error; a path that is
@@ -239,5 +254,5 @@ def gather(run_command, path, units=(), proc="/proc"):
         facts.update(probe(run_command, path))
     switches = symlink_switches(path)
     for unit in units:
-        facts["units"][unit] = unit_process(run_command, unit, facts["distributions"], switches, proc)
+        facts["units"][unit] = unit_process(run_command, unit, facts["distributions"], switches, proc, files)
     return facts

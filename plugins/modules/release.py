@@ -21,6 +21,8 @@ description:
   - O(state=active) points C(current) at a built release by renaming a new symlink over it, and records the
     release it replaced as the previous one.
   - O(state=rolled_back) points C(current) at the previous release, or at O(release_id). It needs no package index.
+    A bot already rolled back is left alone unless O(release_id) names where to go: its previous release is the one
+    it was rolled back from.
   - O(state=pruned) keeps the O(keep) newest releases, and always the current and the previous one.
   - O(state=recorded) appends O(record) (a canary, rollout, rollback or gate verdict) to the state file; a canary
     verdict becomes the bot's canary mark, which rollouts check.
@@ -210,7 +212,30 @@ previous_id:
   type: str
 built:
   description: Whether this task built the release.
+  returned: with O(state=built), when a build ran
+  type: bool
+exists:
+  description: Whether the release was already built before this task.
   returned: with O(state=built)
+  type: bool
+installer:
+  description: The installer that built the release, V(uv) or V(pip).
+  returned: with O(state=built), when a build ran
+  type: str
+bot:
+  description: The bot.
+  returned: always
+  type: str
+removed_staging:
+  description: Staging directories of builds that died, removed by O(state=pruned).
+  returned: with O(state=pruned)
+  type: list
+  elements: str
+already_rolled_back:
+  description: >-
+    With O(state=rolled_back) and no O(release_id): the bot was already rolled back, so its previous release is the
+    one it was rolled back from; nothing was switched (RV(msg) says so).
+  returned: when that is the case
   type: bool
 switched:
   description: Whether C(current) was (or in check mode would be) switched.

@@ -115,6 +115,10 @@ uptime:
   description: Seconds the main process has been up.
   returned: always
   type: float
+invocation_id:
+  description: systemd's id of the unit's current run; the journal lines checked are this run's.
+  returned: always
+  type: str
 waited:
   description: Seconds spent watching.
   returned: always

@@ -50,6 +50,14 @@ options:
     elements: str
     default: []
     version_added: 0.1.0
+  files:
+    description:
+      - Files the units read at start (environment file, unit file); one changed after a unit's process started
+        counts as a pending restart too (RV(units[].newer_files)).
+    type: list
+    elements: path
+    default: []
+    version_added: 0.1.0
 attributes:
   check_mode:
     support: full
@@ -178,7 +186,9 @@ units:
       description: systemd NRestarts.
       type: int
     restart_pending:
-      description: Whether the process started before a package was installed or a link in O(path) was switched.
+      description: >-
+        Whether the process started before a package was installed, a link in O(path) was switched, or a file in
+        O(files) changed.
       type: bool
     newer_packages:
       description: Packages installed after the process started.
@@ -186,6 +196,10 @@ units:
       elements: str
     switched_links:
       description: Symlinks in O(path) replaced after the process started.
+      type: list
+      elements: str
+    newer_files:
+      description: Files in O(files) changed after the process started.
       type: list
       elements: str
 restart_pending:
@@ -203,7 +217,7 @@ from ansible_collections.botfleet.deploy.plugins.module_utils.venv import VenvEr
 def main():
     module = AnsibleModule(argument_spec=venv_facts_spec(), supports_check_mode=True)
     try:
-        facts = gather(module.run_command, module.params["path"], module.params["units"])
+        facts = gather(module.run_command, module.params["path"], module.params["units"], files=module.params["files"])
     except VenvError as exc:
         module.fail_json(msg=str(exc))
     module.exit_json(changed=False, **facts)

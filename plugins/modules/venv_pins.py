@@ -9,8 +9,9 @@ module: venv_pins
 short_description: Make a Python virtualenv satisfy version pins
 version_added: 0.1.0
 description:
-  - Creates the virtualenv when it is missing, then installs, upgrades or downgrades only the pinned packages
-    whose installed version does not satisfy the pin, with C(uv) or C(pip).
+  - Creates the virtualenv when it is missing. When a pin is not satisfied, it runs C(uv) or C(pip) with every pin and
+    requirement line, so that the resolver sees the whole set; the installer then upgrades or downgrades what does
+    not satisfy its pin and leaves the rest alone.
   - When every pin is already satisfied it runs no installer and contacts no package index.
   - Pins are validated on the controller with the C(packaging) library before anything runs on the target.
   - After installing, it checks that every pin is satisfied and that the venv has no declared-requirement

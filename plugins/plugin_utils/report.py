@@ -36,7 +36,7 @@ def _age(at, now):
 def status_row(bot, now, packages):
     """One row of display strings (and the raw values under ``data``) for one bot."""
     if bot.get("unreachable"):
-        row = {key: "-" for key, _ in COLUMNS if key != "packages"}
+        row = {key: "-" for key, _title in COLUMNS if key != "packages"}
         row.update(bot="" + bot["bot"], vm=bot.get("vm") or "-", unit="UNREACHABLE")
         row.update({name: "-" for name in packages})
         return row
@@ -82,15 +82,15 @@ def text_table(rows, packages):
     headers = _headers(packages)
     widths = {key: max([len(title)] + [len(row[key]) for row in rows]) for key, title in headers}
     line = "  ".join(title.ljust(widths[key]) for key, title in headers).rstrip()
-    lines = [line, "  ".join("-" * widths[key] for key, _ in headers)]
-    lines += ["  ".join(row[key].ljust(widths[key]) for key, _ in headers).rstrip() for row in rows]
+    lines = [line, "  ".join("-" * widths[key] for key, _title in headers)]
+    lines += ["  ".join(row[key].ljust(widths[key]) for key, _title in headers).rstrip() for row in rows]
     return lines
 
 
 def markdown_table(rows, packages):
     headers = _headers(packages)
-    lines = ["| " + " | ".join(title for _, title in headers) + " |", "|" + "---|" * len(headers)]
-    lines += ["| " + " | ".join(row[key].replace("|", "\\|") for key, _ in headers) + " |" for row in rows]
+    lines = ["| " + " | ".join(title for _key, title in headers) + " |", "|" + "---|" * len(headers)]
+    lines += ["| " + " | ".join(row[key].replace("|", "\\|") for key, _title in headers) + " |" for row in rows]
     return "\n".join(lines) + "\n"
 
 

@@ -28,7 +28,7 @@ def test_the_story_canary_is_recorded_as_failed_and_was_rolled_back(host):
     events = [(e["event"], e.get("release")) for e in history["history"] if e["event"] != "built"]
     story = canaries[0]["release"]
     # activated the story's release, rolled back from it, then activated the good one
-    assert [event for event, _ in events] == ["activated", "activated", "rolled_back", "activated"]
+    assert [event for event, _release in events] == ["activated", "activated", "rolled_back", "activated"]
     assert events[1] == ("activated", story)
     assert events[2][1] != story
 

@@ -12,6 +12,7 @@ from conftest import UV
 
 from ansible_collections.botfleet.deploy.plugins.module_utils.venv import (
     VenvError,
+    file_times,
     gather,
     pending_changes,
     probe,
@@ -136,3 +137,18 @@ def test_symlink_switch_counts_as_a_change(tmp_path):
     assert list(switches) == [str(current)]
     assert pending_changes(started, {}, switches) == ([], [str(current)])
     assert pending_changes(time.time() + 1, {}, switches) == ([], [])
+
+
+def test_a_file_changed_after_the_process_started_is_pending(tmp_path):
+    env_file = tmp_path / "barnacles.env"
+    env_file.write_text("A=1\n")
+    proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        started = process_start_time(proc.pid)
+        assert pending_changes(started, {}, file_times([str(env_file), str(tmp_path / "absent")])) == ([], [])
+        time.sleep(0.05)
+        env_file.write_text("A=2\n")
+        assert pending_changes(started, {}, file_times([str(env_file)])) == ([], [str(env_file)])
+    finally:
+        proc.kill()
+        proc.wait()

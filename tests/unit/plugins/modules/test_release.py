@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 
 import pytest
 from conftest import TARGET_PYTHON
@@ -97,7 +98,7 @@ def test_unknown_version_and_failing_smoke_test_leave_current_untouched(release)
     assert os.readlink(release.current) == f"releases/{good['release_id']}"
 
 
-def test_rollback_toggles_between_current_and_previous(release):
+def test_rollback_goes_to_the_previous_release_once(release):
     first = release(state="built", pins={"backoff": "2.2.1"})["release_id"]
     second = release(state="built", pins={"backoff": "2.1.2"})["release_id"]
     nothing = release(state="rolled_back")
@@ -112,6 +113,27 @@ def test_rollback_toggles_between_current_and_previous(release):
     state = json.loads(release.state.read_text())
     assert (state["current"], state["previous"]) == (first, second)
     assert [e["event"] for e in state["history"]] == ["built", "built", "activated", "activated", "rolled_back"]
+
+    # Rolling back again would return to the release it was rolled back from: refused, unless named.
+    again = release(state="rolled_back")
+    assert again.get("failed") is not True
+    assert again["changed"] is False
+    assert again["already_rolled_back"] is True
+    assert f"already rolled back from {second} to {first}" in again["msg"]
+    assert os.readlink(release.current) == f"releases/{first}"
+    named = release(state="rolled_back", release_id=second)
+    assert named["changed"] is True
+    assert os.readlink(release.current) == f"releases/{second}"
+
+
+def test_check_mode_writes_nothing(release):
+    built = release(state="built", pins={"backoff": "2.2.1"})
+    state_dir = release.state.parent
+    before = sorted(os.listdir(state_dir))
+    result = release(state="active", release_id=built["release_id"], check=True)
+    assert result["changed"] is True
+    assert sorted(os.listdir(state_dir)) == before
+    assert not release.current.exists()
 
 
 def test_prune_keeps_current_and_previous(release):
@@ -159,3 +181,17 @@ def test_record_a_canary_mark_and_verdicts(release):
     bad = release(state="recorded", record={"event": "party", "verdict": "passed"})
     assert bad["failed"] is True
     assert "record needs event" in bad["msg"]
+    bad_latency = release(state="recorded", record={"event": "gate", "verdict": "passed", "latency": "fast"})
+    assert bad_latency["failed"] is True
+    assert "'fast' is not a number of seconds" in bad_latency["msg"]
+
+
+def test_a_canary_run_again_keeps_its_soak_time(release):
+    built = release(state="built", pins={"backoff": "2.2.1"})
+    release(state="active", release_id=built["release_id"])
+    first = release(state="recorded", record={"event": "canary", "verdict": "passed"})["recorded"]
+    time.sleep(1.1)
+    release(state="recorded", record={"event": "canary", "verdict": "passed"})
+    mark = json.loads(release.state.read_text())["canary"]
+    assert mark["at"] == first["at"]
+    assert mark["confirmed_at"] > first["at"]
