@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import subprocess
 
 import pytest
@@ -172,3 +173,36 @@ def test_index_credentials_never_appear_in_the_result(venv_factory, run_module):
     )
     assert result["failed"] is True
     assert "s3cr3t-token" not in str(result)
+
+
+def test_hashes_are_checked(tmp_path, venv_factory, run_module):
+    """Hash-checking mode with a real wheel: its own hash installs, another refuses and installs nothing."""
+    wheelhouse = tmp_path / "wheels"
+    venv = venv_factory("pip")
+    subprocess.run(
+        [
+            str(venv / "bin" / "python"),
+            "-m",
+            "pip",
+            "download",
+            "--quiet",
+            "--no-deps",
+            "-d",
+            str(wheelhouse),
+            "backoff==2.2.1",
+        ],
+        check=True,
+    )
+    wheel = next(wheelhouse.glob("backoff-2.2.1-*.whl"))
+    digest = "sha256:" + hashlib.sha256(wheel.read_bytes()).hexdigest()
+    args = {"path": str(venv), "pins": {"backoff": "2.2.1"}, "find_links": [str(wheelhouse)], "offline": True}
+
+    wrong = run_module("botfleet.deploy.venv_pins", dict(args, hashes={"backoff": ["sha256:" + "0" * 64]}))
+    assert wrong["failed"] is True
+    assert "hash" in wrong["msg"].lower()
+    assert installed(venv, "backoff") is None
+
+    right = run_module("botfleet.deploy.venv_pins", dict(args, hashes={"backoff": [digest]}))
+    assert right.get("failed") is not True, right.get("msg")
+    assert any("--require-hashes" in command for command in right["commands"])
+    assert installed(venv, "backoff") == "2.2.1"
