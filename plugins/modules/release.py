@@ -21,7 +21,7 @@ description:
   - O(state=active) points C(current) at a built release by renaming a new symlink over it, and records the
     release it replaced as the previous one.
   - O(state=rolled_back) points C(current) at the previous release, or at O(release_id). It needs no package index.
-    A bot already rolled back is left alone unless O(release_id) names where to go: its previous release is the one
+    A bot already rolled back is left alone unless O(release_id) names where to go, since its previous release is the one
     it was rolled back from.
   - O(state=pruned) keeps the O(keep) newest releases, and always the current and the previous one.
   - O(state=recorded) appends O(record) (a canary, rollout, rollback or gate verdict) to the state file; a canary
@@ -234,7 +234,7 @@ removed_staging:
 already_rolled_back:
   description: >-
     With O(state=rolled_back) and no O(release_id): the bot was already rolled back, so its previous release is the
-    one it was rolled back from; nothing was switched (RV(msg) says so).
+    one it was rolled back from; nothing was switched (C(msg) says so).
   returned: when that is the case
   type: bool
 switched:
