@@ -20,15 +20,15 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import statistics
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-BIN = Path(sys.executable).parent
+from common import BIN, REPO, profile_times
+from common import playbook as run_playbook
+
 TARGET_PYTHON = "/usr/bin/python3.11" if os.path.exists("/usr/bin/python3.11") else sys.executable
 PACKAGES = [
     "webex_bot",
@@ -49,7 +49,6 @@ TASKS = {
     "builtin_pip": "ansible.builtin.pip converged on 10 pins",
 }
 GOALS = {("pip_show", "facts"): 5.0, ("builtin_pip", "pins"): 2.0}
-PROFILE_LINE = re.compile(r"^(?P<name>.+?) -+ (?P<seconds>\d+\.\d+)s$")
 
 
 def build_venv(path):
@@ -62,7 +61,7 @@ def build_venv(path):
     return json.loads(out.stdout)
 
 
-def playbook(venv, versions, rounds):
+def bench_play(venv, versions, rounds):
     pins = dict(versions)
     tasks = []
     for index in range(1, rounds + 1):
@@ -105,35 +104,23 @@ def run(rounds):
         venv = f"{tmp}/venv"
         versions = build_venv(venv)
         play = Path(tmp, "bench.yml")
-        play.write_text(json.dumps(playbook(venv, versions, rounds)))
-        env = dict(
-            os.environ,
-            ANSIBLE_CONFIG=str(REPO / "ansible.cfg"),
-            ANSIBLE_COLLECTIONS_PATH=str(REPO / ".collections"),
+        play.write_text(json.dumps(bench_play(venv, versions, rounds)))
+        _took, proc = run_playbook(
+            play,
+            "-e",
+            f"ansible_python_interpreter={sys.executable}",
+            expect_ok=False,
             ANSIBLE_CALLBACKS_ENABLED="ansible.posix.profile_tasks",
             PROFILE_TASKS_TASK_OUTPUT_LIMIT="all",
             PROFILE_TASKS_SORT_ORDER="none",
-            ANSIBLE_LOCALHOST_WARNING="0",
-            ANSIBLE_INVENTORY_UNPARSED_WARNING="0",
-            PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
-        )
-        proc = subprocess.run(
-            [str(BIN / "ansible-playbook"), str(play), "-e", f"ansible_python_interpreter={sys.executable}"],
-            env=env,
-            capture_output=True,
-            text=True,
-            check=False,
         )
         if proc.returncode != 0:
             sys.exit(f"the benchmark play failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-2000:]}")
     times = {key: [] for key in TASKS}
-    for line in proc.stdout.splitlines():
-        match = PROFILE_LINE.match(line.strip())
-        if not match:
-            continue
+    for name, seconds in profile_times(proc.stdout).items():
         for key, label in TASKS.items():
-            if match["name"].endswith(label):
-                times[key].append(float(match["seconds"]))
+            if name.endswith(label):
+                times[key] += seconds
     missing = [key for key, values in times.items() if len(values) != rounds]
     if missing:
         sys.exit(f"profile_tasks reported no time for {missing}:\n{proc.stdout[-3000:]}")

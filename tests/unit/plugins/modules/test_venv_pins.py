@@ -139,9 +139,8 @@ def test_pip_installer_in_a_venv_without_pip_says_so(venv_factory, run_module):
     assert "has no pip" in result["msg"]
 
 
-def test_offline_install_from_a_wheelhouse(tmp_path, venv_factory, run_module):
-    wheelhouse = tmp_path / "wheels"
-    venv = venv_factory("pip")
+def download_wheel(venv, wheelhouse, requirement):
+    """Put the wheel of ``requirement`` (no dependencies) into ``wheelhouse`` with the venv's pip."""
     subprocess.run(
         [
             str(venv / "bin" / "python"),
@@ -152,10 +151,16 @@ def test_offline_install_from_a_wheelhouse(tmp_path, venv_factory, run_module):
             "--no-deps",
             "-d",
             str(wheelhouse),
-            "backoff==2.2.1",
+            requirement,
         ],
         check=True,
     )
+
+
+def test_offline_install_from_a_wheelhouse(tmp_path, venv_factory, run_module):
+    wheelhouse = tmp_path / "wheels"
+    venv = venv_factory("pip")
+    download_wheel(venv, wheelhouse, "backoff==2.2.1")
     result = run_module(
         "botfleet.deploy.venv_pins",
         {"path": str(venv), "pins": {"backoff": "2.2.1"}, "find_links": [str(wheelhouse)], "offline": True},
@@ -179,20 +184,7 @@ def test_hashes_are_checked(tmp_path, venv_factory, run_module):
     """Hash-checking mode with a real wheel: its own hash installs, another refuses and installs nothing."""
     wheelhouse = tmp_path / "wheels"
     venv = venv_factory("pip")
-    subprocess.run(
-        [
-            str(venv / "bin" / "python"),
-            "-m",
-            "pip",
-            "download",
-            "--quiet",
-            "--no-deps",
-            "-d",
-            str(wheelhouse),
-            "backoff==2.2.1",
-        ],
-        check=True,
-    )
+    download_wheel(venv, wheelhouse, "backoff==2.2.1")
     wheel = next(wheelhouse.glob("backoff-2.2.1-*.whl"))
     digest = "sha256:" + hashlib.sha256(wheel.read_bytes()).hexdigest()
     args = {"path": str(venv), "pins": {"backoff": "2.2.1"}, "find_links": [str(wheelhouse)], "offline": True}
