@@ -21,8 +21,8 @@ description:
   - O(state=active) points C(current) at a built release by renaming a new symlink over it, and records the
     release it replaced as the previous one.
   - O(state=rolled_back) points C(current) at the previous release, or at O(release_id). It needs no package index.
-    A bot already rolled back is left alone unless O(release_id) names where to go, since its previous release is the one
-    it was rolled back from.
+    A bot already rolled back is left alone unless O(release_id) names where to go, since its previous release is
+    the one it was rolled back from.
   - O(state=pruned) keeps the O(keep) newest releases, and always the current and the previous one.
   - O(state=recorded) appends O(record) (a canary, rollout, rollback or gate verdict) to the state file; a canary
     verdict becomes the bot's canary mark, which rollouts check.
