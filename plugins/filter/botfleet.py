@@ -9,6 +9,7 @@ from ansible.errors import AnsibleFilterError
 from ansible_collections.botfleet.deploy.plugins.plugin_utils.gate import (
     GateError,
     canary_check,
+    deployment_drift,
     duration_seconds,
     gate_verdict,
 )
@@ -42,6 +43,7 @@ class FilterModule:
             "systemd_env_value": systemd_env_value,
             "gate_verdict": gate_verdict,
             "canary_check": _canary_check,
+            "deployment_drift": deployment_drift,
             "duration_seconds": _duration_seconds,
             "status_report": status_report,
         }

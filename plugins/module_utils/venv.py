@@ -9,8 +9,12 @@ controller, where the real ``packaging`` library evaluates them.
 
 from __future__ import annotations
 
+import grp
+import hashlib
 import json
 import os
+import pwd
+import stat
 import time
 
 from ansible_collections.botfleet.deploy.plugins.module_utils.health import parse_show
@@ -75,7 +79,16 @@ json.dump({
 }, sys.stdout)
 """
 
-UNIT_PROPERTIES = ("Id", "LoadState", "ActiveState", "SubState", "MainPID", "NRestarts", "ExecMainStartTimestamp")
+UNIT_PROPERTIES = (
+    "Id",
+    "LoadState",
+    "ActiveState",
+    "SubState",
+    "UnitFileState",
+    "MainPID",
+    "NRestarts",
+    "ExecMainStartTimestamp",
+)
 
 
 class VenvError(Exception):
@@ -164,6 +177,54 @@ def file_times(paths):
     return times
 
 
+def file_info(paths):
+    """What a deployment compares of each path: type, mode, owner, group, SHA-1 of a file's content.
+
+    Lets a play tell a converged bot (files as rendered) from one to redeploy in the same
+    interpreter run as the rest of the facts. A missing path is reported, not an error.
+    """
+    info = {}
+    for path in paths or ():
+        try:
+            st = os.stat(path)
+        except OSError:
+            info[path] = {"exists": False}
+            continue
+        entry = {
+            "exists": True,
+            "type": "directory" if stat.S_ISDIR(st.st_mode) else "file" if stat.S_ISREG(st.st_mode) else "other",
+            "mode": f"{stat.S_IMODE(st.st_mode):04o}",
+            "owner": _user_name(st.st_uid),
+            "group": _group_name(st.st_gid),
+            "checksum": None,
+        }
+        if entry["type"] == "file":
+            digest = hashlib.sha1()  # noqa: S324 - not for security: the checksum Ansible's file modules report
+            try:
+                with open(path, "rb") as handle:
+                    for block in iter(lambda: handle.read(65536), b""):
+                        digest.update(block)
+                entry["checksum"] = digest.hexdigest()
+            except OSError:
+                entry["checksum"] = None
+        info[path] = entry
+    return info
+
+
+def _user_name(uid):
+    try:
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:
+        return str(uid)
+
+
+def _group_name(gid):
+    try:
+        return grp.getgrgid(gid).gr_name
+    except KeyError:
+        return str(gid)
+
+
 def pending_changes(started_at, distributions, switches, resolution=None):
     """What changed in a venv after a process using it started.
 
@@ -198,6 +259,7 @@ def unit_process(run_command, unit, distributions, switches, proc="/proc", files
         "load_state": props.get("LoadState", ""),
         "active_state": props.get("ActiveState", ""),
         "sub_state": props.get("SubState", ""),
+        "unit_file_state": props.get("UnitFileState", ""),
         "restarts": int(props["NRestarts"]) if props.get("NRestarts", "").isdigit() else None,
         "main_pid": main_pid or None,
         "started_at": None,
@@ -249,6 +311,7 @@ def gather(run_command, path, units=(), proc="/proc", files=()):
         "marker_environment": {},
         "distributions": {},
         "units": {},
+        "files": file_info(files),
     }
     if facts["exists"]:
         facts.update(probe(run_command, path))

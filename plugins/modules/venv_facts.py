@@ -54,6 +54,7 @@ options:
     description:
       - Files the units read at start (environment file, unit file); one changed after a unit's process started
         counts as a pending restart too (RV(units[].newer_files)).
+      - Each path, also a directory, is described in RV(files) (mode, owner, checksum).
     type: list
     elements: path
     default: []
@@ -173,6 +174,10 @@ units:
     active_state:
       description: systemd ActiveState.
       type: str
+    unit_file_state:
+      description: systemd UnitFileState, for example C(enabled) or C(disabled).
+      type: str
+      version_added: 0.1.0
     main_pid:
       description: Main PID, null when not running.
       type: int
@@ -206,6 +211,35 @@ restart_pending:
   description: Whether any unit in O(units) has a restart pending.
   returned: always
   type: bool
+files:
+  description:
+    - Per path in O(files), what a deployment compares to decide whether it is as rendered.
+    - A missing path gives only RV(files.exists=false).
+  returned: always
+  type: dict
+  version_added: 0.1.0
+  contains:
+    exists:
+      description: Whether the path exists.
+      type: bool
+    type:
+      description: C(file), C(directory) or C(other).
+      type: str
+    mode:
+      description: Permission bits, four octal digits.
+      type: str
+      sample: "0600"
+    owner:
+      description: Owner's user name.
+      type: str
+    group:
+      description: Group name.
+      type: str
+    checksum:
+      description: SHA-1 of a regular file's content (as M(ansible.builtin.stat) reports it), null otherwise.
+      type: str
+  sample:
+    /etc/botfleet/barnacles.env: {exists: true, type: file, mode: "0600", owner: root, group: root, checksum: 0c1e...}
 """
 
 from ansible.module_utils.basic import AnsibleModule

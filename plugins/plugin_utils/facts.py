@@ -46,6 +46,7 @@ def venv_report(raw, pins, packages=()):
         "conflicts": [c.as_dict() for c in find_conflicts(distributions, raw.get("marker_environment"))],
         "units": units,
         "restart_pending": any(unit.get("restart_pending") for unit in units.values()),
+        "files": raw.get("files") or {},
     }
 
 

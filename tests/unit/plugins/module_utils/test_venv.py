@@ -8,10 +8,12 @@ import sys
 import time
 
 import pytest
+from ansible.utils.hashing import checksum_s
 from conftest import UV
 
 from ansible_collections.botfleet.deploy.plugins.module_utils.venv import (
     VenvError,
+    file_info,
     file_times,
     gather,
     pending_changes,
@@ -152,3 +154,39 @@ def test_a_file_changed_after_the_process_started_is_pending(tmp_path):
     finally:
         proc.kill()
         proc.wait()
+
+
+def test_file_info_reports_what_a_deployment_compares(tmp_path):
+    env_file = tmp_path / "barnacles.env"
+    env_file.write_text("WEBEX_BOT_TOKEN=lab-barnacles-token\n")
+    env_file.chmod(0o600)
+    workdir = tmp_path / "work"
+    workdir.mkdir(mode=0o750)
+    workdir.chmod(0o750)
+    absent = tmp_path / "absent.service"
+
+    info = file_info([str(env_file), str(workdir), str(absent)])
+
+    # The same SHA-1 Ansible reports for a rendered template, so a play can compare them.
+    assert info[str(env_file)]["checksum"] == checksum_s("WEBEX_BOT_TOKEN=lab-barnacles-token\n")
+    assert info[str(env_file)]["mode"] == "0600"
+    assert info[str(env_file)]["type"] == "file"
+    assert info[str(workdir)] == {
+        "exists": True,
+        "type": "directory",
+        "mode": "0750",
+        "owner": info[str(env_file)]["owner"],
+        "group": info[str(env_file)]["group"],
+        "checksum": None,
+    }
+    assert info[str(absent)] == {"exists": False}
+    env_file.write_text("WEBEX_BOT_TOKEN=rotated\n")
+    assert file_info([str(env_file)])[str(env_file)]["checksum"] != info[str(env_file)]["checksum"]
+
+
+def test_gather_reports_the_files_even_without_a_venv(tmp_path):
+    unit_file = tmp_path / "botfleet-barnacles.service"
+    unit_file.write_text("[Service]\n")
+    facts = gather(run_command, str(tmp_path / "venv"), files=[str(unit_file)])
+    assert facts["exists"] is False
+    assert facts["files"][str(unit_file)]["checksum"] == checksum_s("[Service]\n")

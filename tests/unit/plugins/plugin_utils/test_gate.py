@@ -9,6 +9,7 @@ import pytest
 from ansible_collections.botfleet.deploy.plugins.plugin_utils.gate import (
     GateError,
     canary_check,
+    deployment_drift,
     duration_seconds,
     gate_verdict,
     human_duration,
@@ -144,3 +145,68 @@ def test_no_valid_canary_refuses(barnacles):
     assert result["ok"] is False
     assert result["reason"].startswith(f"no bot runs a passed canary of release {'a' * 12}")
     assert "run canary.yml -l <bot> first" in result["reason"]
+
+
+UNIT = "botfleet-barnacles.service"
+ENV = "/etc/botfleet/barnacles.env"
+
+
+def converged_facts(**unit):
+    return {
+        "files": {
+            ENV: {"exists": True, "type": "file", "mode": "0600", "owner": "root", "group": "root", "checksum": "ab"}
+        },
+        "units": {
+            UNIT: {
+                "active_state": "active",
+                "unit_file_state": "enabled",
+                "restart_pending": False,
+                "newer_packages": [],
+                "switched_links": [],
+                "newer_files": [],
+                **unit,
+            }
+        },
+    }
+
+
+def expected(**changes):
+    wanted = {
+        "release": "faea352ea89f",
+        "current": "faea352ea89f",
+        "unit": UNIT,
+        "files": {ENV: {"type": "file", "checksum": "ab", "mode": "0600", "owner": "root", "group": "root"}},
+    }
+    wanted.update(changes)
+    return wanted
+
+
+def test_converged_bot_has_no_drift():
+    assert deployment_drift(converged_facts(), expected()) == []
+
+
+def test_other_release_is_the_only_reason_and_needs_no_facts():
+    assert deployment_drift(None, expected(current="7c6d3578ce57")) == ["runs release 7c6d3578ce57, not faea352ea89f"]
+    assert deployment_drift(None, expected(current="")) == ["has no release yet"]
+
+
+def test_each_file_difference_is_named():
+    facts = converged_facts()
+    facts["files"][ENV].update(checksum="cd", mode="0644", owner="botfleet")
+    assert deployment_drift(facts, expected()) == [
+        f"{ENV} differs from what the deployment writes",
+        f"{ENV} has mode 0644, not 0600",
+        f"{ENV} has owner botfleet, not root",
+    ]
+    facts["files"][ENV] = {"exists": False}
+    assert deployment_drift(facts, expected()) == [f"{ENV} is missing"]
+
+
+def test_unit_state_and_pending_restart_are_drift():
+    facts = converged_facts(active_state="failed", unit_file_state="disabled", restart_pending=True, newer_files=[ENV])
+    assert deployment_drift(facts, expected()) == [
+        f"{UNIT} is failed",
+        f"{UNIT} is disabled at boot, not enabled",
+        f"{UNIT} awaits a restart ({ENV} changed since it started)",
+    ]
+    assert deployment_drift({"files": converged_facts()["files"]}, expected()) == [f"{UNIT} was not read"]
