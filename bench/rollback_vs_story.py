@@ -91,8 +91,6 @@ def vm(*argv):
 def botfleet_rounds(rounds):
     inventory = REPO / "inventories" / "lab"
     playbook("playbooks/canary.yml", "-i", inventory, "-l", "toodles", "-e", "@lab/pins/new.yml")
-    _took, link = run(["podman", "exec", "botfleet-lab-vm1", "readlink", "/opt/botfleet/toodles/current"])
-    new_release = link.stdout.strip().rsplit("/", 1)[-1]
     until, total = [], []
     for _round in range(rounds):
         started = time.monotonic()
@@ -100,12 +98,14 @@ def botfleet_rounds(rounds):
         prober.start()
         took, _proc = playbook("playbooks/rollback.yml", "-i", inventory, "-l", "toodles")
         prober.join(120)
+        if prober.seconds is None:
+            sys.exit("toodles never answered on the old versions after rollback.yml")
         until.append(prober.seconds)
         total.append(took)
-        # Forward again, untimed.
-        playbook(
-            "playbooks/rollback.yml", "-i", inventory, "-l", "toodles", "-e", f"botfleet_rollback_to={new_release}"
-        )
+        # Forward again, untimed, as an operator would: a canary activates the new release, so
+        # the next round's plain rollback has a previous release to go back to. (Going forward
+        # with botfleet_rollback_to is itself a rollback: a plain one after it is a no-op.)
+        playbook("playbooks/canary.yml", "-i", inventory, "-l", "toodles", "-e", "@lab/pins/new.yml")
     return until, total
 
 
@@ -135,6 +135,8 @@ def story_rounds(rounds, source):
             vm(*old_pip, *OLD)
             vm("systemctl", "restart", "story-msoar.service")
             prober.join(120)
+            if prober.seconds is None:
+                sys.exit("msoar never answered on the old versions after the story's rollback")
             until.append(prober.seconds)
             vm(*pip, *NEW)
             vm("systemctl", "restart", "story-msoar.service")

@@ -3,7 +3,8 @@
 The naive playbook (bench/naive/rollout.yml) does the same job the usual way: ansible.builtin.pip
 into each bot's venv, template the unit, systemd_service started, the same serial batches and a
 pause after each batch. Both run on the converged lab fleet (webex_bot 1.3.1 + websockets 16.1),
-so neither changes anything. botfleet's rollout also checks and probes the canary first.
+so neither changes anything. botfleet's rollout also checks and probes the canary first; it
+reads each other bot once and leaves the converged ones out of its batches (deployment_drift).
 
 Reported: wall time of ansible-playbook, median of --rounds, for
   - rollout.yml with its defaults (pause 120 s between batches that changed something: none here);
