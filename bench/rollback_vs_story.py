@@ -5,8 +5,8 @@ process, then send it a message. Here it runs on lab-vm2 with msoar's identity, 
 (/opt/story/venv) under a plain unit, with pip installing from the VM's wheelhouse (--no-index):
 the best case for the story, since the real one downloaded from PyPI.
 
-botfleet's method: `rollback.yml -l toodles`, which switches `current` to the previous, already
-built release, restarts and gates (unit stable 10 s, venv, probe).
+botfleet's method: `rollback.yml -l toodles -e botfleet_rollback_to=<old id>`, which switches
+`current` to that already built release, restarts and gates (unit stable 10 s, venv, probe).
 
 For both, a prober on the controller starts with the rollback and sends the bot "status" every
 few hundred milliseconds until a reply shows the old versions (webex_bot=1.0.8): "until the bot
@@ -19,6 +19,7 @@ Needs the lab up and provisioned (`make demo` leaves it so). Restores what it ch
 from __future__ import annotations
 
 import argparse
+import json
 import shlex
 import sys
 import threading
@@ -88,24 +89,43 @@ def vm(*argv):
     run(["podman", "exec", "botfleet-lab-vm2", *argv])
 
 
+def toodles_releases():
+    """{webex_bot version: release id} of toodles's built releases, and the current id."""
+    script = (
+        "import glob, json, os\n"
+        "ids = {json.load(open(f))['resolved']['webex-bot']: f.split('/')[-2]"
+        " for f in glob.glob('/opt/botfleet/toodles/releases/*/release.json')}\n"
+        "print(json.dumps([ids, os.path.basename(os.readlink('/opt/botfleet/toodles/current'))]))"
+    )
+    _took, proc = run(["podman", "exec", "botfleet-lab-vm1", "python3", "-c", script])
+    return json.loads(proc.stdout)
+
+
 def botfleet_rounds(rounds):
     inventory = REPO / "inventories" / "lab"
+    # Both releases built, toodles on the new one (what the demo leaves may be either).
     playbook("playbooks/canary.yml", "-i", inventory, "-l", "toodles", "-e", "@lab/pins/new.yml")
+    ids, current = toodles_releases()
+    old, new = ids["1.0.8"], ids["1.3.1"]
+    if current != new:
+        playbook("playbooks/rollback.yml", "-i", inventory, "-l", "toodles", "-e", f"botfleet_rollback_to={new}")
     until, total = [], []
     for _round in range(rounds):
         started = time.monotonic()
         prober = Prober("toodles", "webex_bot=1.0.8 ", started)
         prober.start()
-        took, _proc = playbook("playbooks/rollback.yml", "-i", inventory, "-l", "toodles")
+        # The release is named: a plain rollback after the forward switch below would be a
+        # second rollback in a row, which rollback.yml refuses to guess (it says so).
+        took, _proc = playbook(
+            "playbooks/rollback.yml", "-i", inventory, "-l", "toodles", "-e", f"botfleet_rollback_to={old}"
+        )
         prober.join(120)
         if prober.seconds is None:
             sys.exit("toodles never answered on the old versions after rollback.yml")
         until.append(prober.seconds)
         total.append(took)
-        # Forward again, untimed, as an operator would: a canary activates the new release, so
-        # the next round's plain rollback has a previous release to go back to. (Going forward
-        # with botfleet_rollback_to is itself a rollback: a plain one after it is a no-op.)
-        playbook("playbooks/canary.yml", "-i", inventory, "-l", "toodles", "-e", "@lab/pins/new.yml")
+        # Forward again, untimed.
+        playbook("playbooks/rollback.yml", "-i", inventory, "-l", "toodles", "-e", f"botfleet_rollback_to={new}")
     return until, total
 
 

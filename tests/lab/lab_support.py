@@ -263,7 +263,7 @@ def build_demo_wheel(workdir: Path) -> Path:
     source = workdir / "src"
     shutil.copytree(DEMO_BOT_SRC, source, ignore=lambda d, names: [n for n in names if _skipped(Path(n))])
     run([uv(), "build", "--wheel", "--quiet", str(source), "--out-dir", str(workdir / "dist")])
-    wheels = list((workdir / "dist").glob("botfleet_demo_bot-0.1.0-*.whl"))
+    wheels = list((workdir / "dist").glob("botfleet_demo_bot-0.1.1-*.whl"))
     assert len(wheels) == 1, wheels
     return wheels[0]
 

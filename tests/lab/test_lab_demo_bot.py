@@ -70,8 +70,8 @@ def assert_unanswered(emulator: Emulator, sent: dict, bot: BotProcess) -> None:
 def test_wheel_holds_the_package_and_the_console_script(demo_wheel: Path) -> None:
     with zipfile.ZipFile(demo_wheel) as wheel:
         names = set(wheel.namelist())
-        entry_points = wheel.read("botfleet_demo_bot-0.1.0.dist-info/entry_points.txt").decode()
-        metadata = wheel.read("botfleet_demo_bot-0.1.0.dist-info/METADATA").decode()
+        entry_points = wheel.read("botfleet_demo_bot-0.1.1.dist-info/entry_points.txt").decode()
+        metadata = wheel.read("botfleet_demo_bot-0.1.1.dist-info/METADATA").decode()
     assert "botfleet_demo_bot/cli.py" in names
     assert "botfleet-demo-bot = botfleet_demo_bot.cli:main" in entry_points
     assert "Requires-Dist: webex_bot>=1.0.5" in metadata
@@ -84,7 +84,7 @@ def test_import_starts_nothing(demo_venv: GetVenv) -> None:
         [str(venv.python), "-c", script], check=False, capture_output=True, text=True, timeout=30, env={}
     )
     assert result.returncode == 0, result.stderr
-    assert result.stdout.split() == ["0.1.0", "False"]
+    assert result.stdout.split() == ["0.1.1", "False"]
 
 
 def test_missing_token_is_refused_with_a_clear_message(demo_venv: GetVenv) -> None:
@@ -115,6 +115,27 @@ def test_round_trip(pair: VersionPair, demo_venv: GetVenv, emulator: Emulator, s
     assert all(d["acked"] for d in events["deliveries"]), events
     assert bot.stop() == 0
     assert bot.token not in bot.log()
+
+
+def test_status_tells_what_the_process_loaded_after_current_is_switched(
+    demo_venv: GetVenv, emulator: Emulator, start_bot: StartBot, tmp_path: Path
+) -> None:
+    """A release switch without a restart must not change what ``status`` claims: the process
+    still runs the code it imported (benchmarks and operators read versions from this reply)."""
+    old, new = demo_venv(OLD), demo_venv(NEW)
+    current = tmp_path / "current"
+    current.symlink_to(new.path)
+    bot = start_bot(DemoVenv(current, NEW, None), emulator)
+    bot.wait_for_line(READY_LINE, BOT_READY_TIMEOUT)
+    wait_authorized(emulator)
+
+    switching = tmp_path / "current.next"
+    switching.symlink_to(old.path)
+    switching.replace(current)  # what release state=active does
+    sent = emulator.send("probe", "status")
+    status = wait_for(lambda: emulator.reply_to(sent), REPLY_TIMEOUT, 0.2, "the reply to 'status'")["text"]
+    assert f"webex_bot={NEW.webex_bot} websockets={NEW.websockets} " in status
+    assert f"venv={current}" in status
 
 
 def test_webex_bot_108_forced_onto_websockets_14_stays_up_and_answers_nobody(

@@ -21,15 +21,24 @@ def installed_version(distribution: str) -> str:
         return "absent"
 
 
-def status_line(bot_name: str, started: datetime) -> str:
+def loaded_versions() -> dict[str, str]:
+    """Versions of the reported packages, read when the process starts, right after it imported them.
+
+    Read once: metadata read later would come from whatever release ``current`` points to by
+    then, and a bot still running old code after a switch would claim the new versions.
+    """
+    return {name: installed_version(name) for name in REPORTED_PACKAGES}
+
+
+def status_line(bot_name: str, started: datetime, versions: dict[str, str]) -> str:
     """One ``key=value`` line, easy for a probe's reply pattern to match.
 
-    Versions come from the process's own environment, so the reply tells what this running
-    process loaded from, not what a release directory says.
+    ``versions`` come from :func:`loaded_versions` at start, so the reply tells what this running
+    process loaded, not what a release directory holds now.
     """
     fields = {
         "python": platform.python_version(),
-        **{name: installed_version(name) for name in REPORTED_PACKAGES},
+        **versions,
         "started": started.strftime("%Y-%m-%dT%H:%M:%SZ"),
         "pid": str(os.getpid()),
         "venv": sys.prefix,
@@ -47,9 +56,10 @@ class StatusCommand(Command):
         )
         self.bot_name = bot_name
         self.started = started
+        self.versions = loaded_versions()
 
     def execute(self, message: str, attachment_actions: Any, activity: Any) -> str:
-        return status_line(self.bot_name, self.started)
+        return status_line(self.bot_name, self.started, self.versions)
 
 
 class EchoCommand(Command):
