@@ -51,14 +51,7 @@ def answers_after(bot, expect, started, deadline=120.0, every=0.25):
     sent while the bot is down is never delivered), so the figure is good to about ``every``.
     """
     client = WebexClient(
-        "lab-probe-token",
-        base_url=BASE,
-        request_timeout=5.0,
-        max_retries=0,
-        validate_certs=True,
-        ca_path=None,
-        use_proxy=False,
-        label="the probe token",
+        "lab-probe-token", base_url=BASE, request_timeout=5.0, max_retries=0, use_proxy=False, label="the probe token"
     )
     email = f"{bot}@lab.botfleet.invalid"
     since = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(time.time() - (time.monotonic() - started)))

@@ -102,6 +102,10 @@ class ReleaseManager:
         """The bot's lock; check mode writes nothing, not even the lock file."""
         return contextlib.nullcontext() if self.module.check_mode else self.store.lock()
 
+    def built_list(self):
+        """The built release ids, for error messages."""
+        return ", ".join(entry[0] for entry in self.store.releases()) or "none"
+
     def describe(self, release_id):
         # Not "path": AnsibleModule would add that file's owner and mode to the result.
         self.result.update(release_id=release_id, release_path=self.store.path(release_id))
@@ -234,10 +238,9 @@ class ReleaseManager:
             return
         target = self.params["release_id"] or state.get("previous")
         if not target:
-            available = ", ".join(entry[0] for entry in self.store.releases()) or "none"
             raise ReleaseError(
                 f"{self.store.bot} has no previous release recorded; "
-                f"name one with release_id (built releases: {available})"
+                f"name one with release_id (built releases: {self.built_list()})"
             )
         check_release_id(target)
         self.switch_to(target, "rolled_back")
@@ -256,10 +259,9 @@ class ReleaseManager:
             )
             return
         if not self.store.is_complete(release_id):
-            available = ", ".join(entry[0] for entry in self.store.releases()) or "none"
             raise ReleaseError(
                 f"release {release_id} of {self.store.bot} is not built on this host "
-                f"(built releases: {available}); build it with state=built"
+                f"(built releases: {self.built_list()}); build it with state=built"
             )
         with self.lock():
             current = self.store.current()

@@ -166,19 +166,8 @@ def process_start_time(pid, proc="/proc"):
     return time.time() - time.clock_gettime(time.CLOCK_BOOTTIME) + since_boot
 
 
-def file_times(paths):
-    """{path: mtime} of the files that exist among ``paths``."""
-    times = {}
-    for path in paths or ():
-        try:
-            times[path] = os.stat(path).st_mtime
-        except OSError:
-            continue
-    return times
-
-
 def file_info(paths):
-    """What a deployment compares of each path: type, mode, owner, group, SHA-1 of a file's content.
+    """What a deployment compares of each path: type, mode, owner, group, SHA-1 of a file's content, mtime.
 
     Lets a play tell a converged bot (files as rendered) from one to redeploy in the same
     interpreter run as the rest of the facts. A missing path is reported, not an error.
@@ -197,6 +186,7 @@ def file_info(paths):
             "owner": _user_name(st.st_uid),
             "group": _group_name(st.st_gid),
             "checksum": None,
+            "mtime": st.st_mtime,
         }
         if entry["type"] == "file":
             digest = hashlib.sha1()  # noqa: S324 - not for security: the checksum Ansible's file modules report
@@ -209,6 +199,11 @@ def file_info(paths):
                 entry["checksum"] = None
         info[path] = entry
     return info
+
+
+def file_mtimes(info):
+    """{path: mtime} of the paths of a file_info() result that exist."""
+    return {path: entry["mtime"] for path, entry in info.items() if entry["exists"]}
 
 
 def _user_name(uid):
@@ -248,7 +243,10 @@ def pending_changes(started_at, distributions, switches, resolution=None):
 
 
 def unit_process(run_command, unit, distributions, switches, proc="/proc", files=None):
-    """Describe a systemd unit's main process and whether it needs a restart."""
+    """Describe a systemd unit's main process and whether it needs a restart.
+
+    ``files`` is a file_info() result: a file changed after the process started counts too.
+    """
     rc, out, err = run_command(["systemctl", "show", unit, "--property=" + ",".join(UNIT_PROPERTIES)])
     if rc != 0:
         raise VenvError(f"systemctl show {unit} failed (rc={rc}): {err.strip()}")
@@ -276,7 +274,7 @@ def unit_process(run_command, unit, distributions, switches, proc="/proc", files
     started = process_start_time(main_pid, proc)
     newer, switched = pending_changes(started, distributions, switches)
     # Files (environment file, unit file) count like links: their mtime is when they changed.
-    _none, newer_files = pending_changes(started, {}, file_times(files))
+    _none, newer_files = pending_changes(started, {}, file_mtimes(files or {}))
     result.update(
         started_at=format_timestamp(started),
         uptime=round(max(0.0, time.time() - started), 1),
@@ -317,5 +315,5 @@ def gather(run_command, path, units=(), proc="/proc", files=()):
         facts.update(probe(run_command, path))
     switches = symlink_switches(path)
     for unit in units:
-        facts["units"][unit] = unit_process(run_command, unit, facts["distributions"], switches, proc, files)
+        facts["units"][unit] = unit_process(run_command, unit, facts["distributions"], switches, proc, facts["files"])
     return facts

@@ -238,6 +238,9 @@ files:
     checksum:
       description: SHA-1 of a regular file's content (as M(ansible.builtin.stat) reports it), null otherwise.
       type: str
+    mtime:
+      description: Modification time, seconds since the epoch (what RV(units.newer_files) compares).
+      type: float
   sample:
     /etc/botfleet/barnacles.env: {exists: true, type: file, mode: "0600", owner: root, group: root, checksum: 0c1e...}
 """

@@ -14,7 +14,7 @@ from conftest import UV
 from ansible_collections.botfleet.deploy.plugins.module_utils.venv import (
     VenvError,
     file_info,
-    file_times,
+    file_mtimes,
     gather,
     pending_changes,
     probe,
@@ -147,10 +147,13 @@ def test_a_file_changed_after_the_process_started_is_pending(tmp_path):
     proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
     try:
         started = process_start_time(proc.pid)
-        assert pending_changes(started, {}, file_times([str(env_file), str(tmp_path / "absent")])) == ([], [])
+        assert pending_changes(started, {}, file_mtimes(file_info([str(env_file), str(tmp_path / "absent")]))) == (
+            [],
+            [],
+        )
         time.sleep(0.05)
         env_file.write_text("A=2\n")
-        assert pending_changes(started, {}, file_times([str(env_file)])) == ([], [str(env_file)])
+        assert pending_changes(started, {}, file_mtimes(file_info([str(env_file)]))) == ([], [str(env_file)])
     finally:
         proc.kill()
         proc.wait()
@@ -178,6 +181,7 @@ def test_file_info_reports_what_a_deployment_compares(tmp_path):
         "owner": info[str(env_file)]["owner"],
         "group": info[str(env_file)]["group"],
         "checksum": None,
+        "mtime": workdir.stat().st_mtime,
     }
     assert info[str(absent)] == {"exists": False}
     env_file.write_text("WEBEX_BOT_TOKEN=rotated\n")
