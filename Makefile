@@ -86,7 +86,7 @@ build: venv ## Build the collection tarball
 test: setup lint sanity test-unit test-lab build molecule ## Everything CI runs
 
 .PHONY: bench
-bench: venv ## Benchmarks against the baselines (bench/README.md; the lab ones need `make demo` first)
+bench: venv ## venv module benchmark (no lab); the lab ones are in bench/README.md and need `make demo` first
 	python bench/venv_modules.py
 
 .PHONY: wheelhouse
