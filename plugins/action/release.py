@@ -75,8 +75,13 @@ class ActionModule(BotfleetAction):
             return staged
         committed = self.run_module(MODULE, dict(base, _phase="commit", _accepted=accepted), task_vars)
         committed.update(
-            commands=staged.get("commands", []), installer=staged.get("installer"), accepted_conflicts=accepted
+            commands=staged.get("commands", []),
+            installer=staged.get("installer"),
+            accepted_conflicts=accepted,
+            venv_id=staged["venv_id"],
         )
+        if staged.get("damaged"):
+            committed["damaged"] = staged["damaged"]
         return committed
 
     @staticmethod

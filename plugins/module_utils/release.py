@@ -2,12 +2,18 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Target-side release store of one bot: build aside, commit, switch, roll back, prune.
 
-Layout (design.md, "Host layout"):
+Layout (docs/operations.md, "Host layout"):
 
     <root>/<bot>/releases/<id>/venv/          immutable virtualenv
+    <root>/<bot>/releases/<id>/<config file>  the bot's unit and non-secret environment
     <root>/<bot>/releases/<id>/release.json   what it holds
+    <root>/<bot>/releases/<id>/.complete      written last: the release is whole
     <root>/<bot>/current -> releases/<id>     switched by renaming a new link
     <state_dir>/<bot>/state.json              current, previous, history
+
+A release is the whole deployable unit, secrets aside: switching ``current``
+switches code and configuration together, and the release's unit file is
+installed into the unit directory in the same locked step.
 
 Standard library only.
 """
@@ -26,8 +32,12 @@ import time
 
 from ansible_collections.botfleet.deploy.plugins.module_utils.venv import format_timestamp, venv_python
 
-BOT_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,38}$")
-RELEASE_ID = re.compile(r"^[0-9a-f]{12}$")
+BOT_NAME = re.compile(r"[a-z][a-z0-9_-]{0,38}")
+RELEASE_ID = re.compile(r"[0-9a-f]{12}")
+CONFIG_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.@-]{0,99}")
+# Names inside a release directory that config files must not take.
+RESERVED_NAMES = ("venv", "release.json", "app", "lock.txt")
+COMPLETE_MARKER = ".complete"
 STAGING_PREFIX = ".staging-"
 HISTORY_LIMIT = 200
 # A staging directory this old belongs to a build that died; younger ones may be in progress.
@@ -44,7 +54,7 @@ class ReleaseError(Exception):
 
 
 def check_bot_name(bot):
-    if not BOT_NAME.match(bot or ""):
+    if not isinstance(bot, str) or not BOT_NAME.fullmatch(bot):
         raise ReleaseError(
             f"bot name {bot!r} is not usable in paths and unit names: use lower-case letters, digits, '-' and '_', "
             "starting with a letter, at most 39 characters"
@@ -52,12 +62,32 @@ def check_bot_name(bot):
 
 
 def check_release_id(release_id):
-    if not RELEASE_ID.match(release_id or ""):
+    if not isinstance(release_id, str) or not RELEASE_ID.fullmatch(release_id):
         raise ReleaseError(f"release id {release_id!r} is not a release id (12 hexadecimal digits)")
 
 
-def compute_release_id(pins, requirements, interpreter):
-    """Content address of a release: the same inputs give the same id on every host.
+def check_config_names(config):
+    for name, text in (config or {}).items():
+        if not isinstance(name, str) or not CONFIG_NAME.fullmatch(name) or name in RESERVED_NAMES:
+            raise ReleaseError(
+                f"config file name {name!r} is not usable in a release: letters, digits, '.', '_', '@' and '-', "
+                f"not starting with '.', and none of {', '.join(RESERVED_NAMES)}"
+            )
+        if not isinstance(text, str):
+            raise ReleaseError(f"config file {name} must be given as text, not as a {type(text).__name__}")
+
+
+def _digest(document):
+    return hashlib.sha256(json.dumps(document, sort_keys=True, separators=(",", ":")).encode("utf-8")).hexdigest()
+
+
+def config_digests(config):
+    """{file name: sha256 of its content} of a release's configuration files."""
+    return {name: hashlib.sha256(config[name].encode("utf-8")).hexdigest() for name in sorted(config or {})}
+
+
+def compute_venv_id(pins, requirements, interpreter):
+    """Content address of a release's venv inputs: what the canary proves for the whole fleet.
 
     ``pins`` and ``requirements`` arrive normalized by the controller (canonical
     names, canonical specifier text), so spelling differences do not change the id.
@@ -67,18 +97,28 @@ def compute_release_id(pins, requirements, interpreter):
         "requirements": sorted(requirements),
         "python": "{}-{}".format(interpreter["implementation"], interpreter["version"]),
     }
-    digest = hashlib.sha256(json.dumps(document, sort_keys=True, separators=(",", ":")).encode("utf-8"))
-    return digest.hexdigest()[:12]
+    return _digest(document)[:12]
 
 
-def write_json_atomic(path, data, mode=0o644):
-    """Write JSON so that readers see the old or the new file, never a part."""
+def compute_release_id(pins, requirements, interpreter, config=None):
+    """Content address of a release: its venv inputs and its configuration files.
+
+    Without configuration it equals the venv id. The same inputs give the same id
+    on every host; a bot's own configuration (its name in the unit) makes its id its own.
+    """
+    venv_id = compute_venv_id(pins, requirements, interpreter)
+    if not config:
+        return venv_id
+    return _digest({"venv": venv_id, "config": config_digests(config)})[:12]
+
+
+def write_text_atomic(path, text, mode=0o644):
+    """Write a file so that readers see the old or the new content, never a part."""
     directory = os.path.dirname(path)
     fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=directory)
     try:
         with os.fdopen(fd, "w") as handle:
-            json.dump(data, handle, indent=2, sort_keys=True)
-            handle.write("\n")
+            handle.write(text)
             handle.flush()
             os.fsync(handle.fileno())
         os.chmod(tmp, mode)
@@ -87,6 +127,46 @@ def write_json_atomic(path, data, mode=0o644):
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+
+
+def write_json_atomic(path, data, mode=0o644):
+    """Write JSON so that readers see the old or the new file, never a part."""
+    write_text_atomic(path, json.dumps(data, indent=2, sort_keys=True) + "\n", mode)
+
+
+def read_text(path):
+    """A file's text, or None when it does not exist."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return handle.read()
+    except FileNotFoundError:
+        return None
+
+
+# What state.json holds, and the type each key must have.
+STATE_SHAPE = {
+    "bot": (str,),
+    "current": (str, type(None)),
+    "previous": (str, type(None)),
+    "history": (list,),
+    "verdicts": (list,),
+    "canary": (dict, type(None)),
+    "last_probe": (dict, type(None)),
+}
+
+
+def state_shape_problems(state):
+    """Why a parsed state.json is not botfleet's state, in words (empty when it is)."""
+    if not isinstance(state, dict):
+        return [f"it holds a JSON {type(state).__name__}, not an object"]
+    problems = []
+    for key, types in STATE_SHAPE.items():
+        if key in state and not isinstance(state[key], types):
+            problems.append(f"{key!r} is a {type(state[key]).__name__}")
+    for key in ("current", "previous"):
+        if isinstance(state.get(key), str) and not RELEASE_ID.fullmatch(state[key]):
+            problems.append(f"{key!r} is {state[key]!r}, not a release id")
+    return problems
 
 
 def relocate_venv(venv, old_prefix, new_prefix):
@@ -166,12 +246,45 @@ class ReleaseStore:
     def path(self, release_id):
         return os.path.join(self.releases_dir, release_id)
 
+    def problems(self, release_id):
+        """What is missing or damaged in releases/<id>, in words; empty when the release is whole."""
+        path = self.path(release_id)
+        if not os.path.isdir(path):
+            return [f"{path} does not exist"]
+        try:
+            record = self.read_release(release_id)
+        except (OSError, ValueError):
+            return [f"{path}/release.json is missing or not valid JSON"]
+        problems = []
+        if not os.path.isfile(os.path.join(path, COMPLETE_MARKER)):
+            problems.append(f"{path}/{COMPLETE_MARKER} is missing (the build did not finish)")
+        if not os.access(venv_python(os.path.join(path, "venv")), os.X_OK):
+            problems.append(f"{path}/venv/bin/python is missing")
+        wanted = record.get("config") if isinstance(record, dict) else None
+        for name, digest in sorted((wanted or {}).items()):
+            text = read_text(os.path.join(path, name))
+            if text is None:
+                problems.append(f"{path}/{name} is missing")
+            elif config_digests({name: text})[name] != digest:
+                problems.append(f"{path}/{name} was changed after the build")
+        return problems
+
     def is_complete(self, release_id):
-        return os.path.isfile(os.path.join(self.path(release_id), "release.json"))
+        return not self.problems(release_id)
 
     def read_release(self, release_id):
         with open(os.path.join(self.path(release_id), "release.json")) as handle:
             return json.load(handle)
+
+    def installed_unit(self, release_id):
+        """(unit name, text) of the release's unit file, or (None, None) for a release without one."""
+        try:
+            name = self.read_release(release_id).get("unit")
+        except (OSError, ValueError):
+            return None, None
+        if not name:
+            return None, None
+        return name, read_text(os.path.join(self.path(release_id), name))
 
     def current(self):
         """The release id ``current`` points at, or None."""
@@ -187,7 +300,7 @@ class ReleaseStore:
         if not os.path.isdir(self.releases_dir):
             return found
         for name in os.listdir(self.releases_dir):
-            if RELEASE_ID.match(name) and self.is_complete(name):
+            if RELEASE_ID.fullmatch(name) and self.is_complete(name):
                 try:
                     created = self.read_release(name).get("created", "")
                 except (OSError, ValueError):
@@ -196,13 +309,23 @@ class ReleaseStore:
         return sorted(found, key=lambda item: (item[1], item[0]))
 
     def read_state(self):
+        """state.json, checked: a damaged file is an error that says how to repair it, never a traceback."""
+        repair = (
+            f"move it aside (mv {self.state_file} {self.state_file}.bad) and run the playbook again: "
+            "botfleet starts a new history from the current link"
+        )
         try:
             with open(self.state_file) as handle:
                 state = json.load(handle)
         except FileNotFoundError:
             state = {}
-        except ValueError as exc:
-            raise ReleaseError(f"{self.state_file} is not valid JSON ({exc}); fix or remove it") from exc
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise ReleaseError(f"{self.state_file} is not valid JSON ({exc}); {repair}") from exc
+        except OSError as exc:
+            raise ReleaseError(f"{self.state_file} cannot be read ({exc.strerror}); {repair}") from exc
+        problems = state_shape_problems(state)
+        if problems:
+            raise ReleaseError(f"{self.state_file} is not a botfleet state file ({'; '.join(problems)}); {repair}")
         state.setdefault("bot", self.bot)
         state.setdefault("current", None)
         state.setdefault("previous", None)
@@ -220,11 +343,14 @@ class ReleaseStore:
             if not os.path.isdir(path):
                 os.makedirs(path, mode)
 
-    def write_state(self, state, event=None):
+    def write_state(self, state, event=None, repaired=()):
         self.ensure_dirs()
+        now = format_timestamp(time.time())
+        events = [{"event": "repaired", "reason": reason, "at": now} for reason in repaired]
         if event is not None:
-            event = dict(event, at=format_timestamp(time.time()))
-            state["history"] = [*(state.get("history") or [])[-(HISTORY_LIMIT - 1) :], event]
+            events.append(dict(event, at=now))
+        if events:
+            state["history"] = [*(state.get("history") or []), *events][-HISTORY_LIMIT:]
         write_json_atomic(self.state_file, state)
 
     def new_staging(self, release_id):
@@ -242,13 +368,108 @@ class ReleaseStore:
             shutil.rmtree(staging, ignore_errors=True)
             return False
         if os.path.lexists(final):
-            # A directory without release.json is a leftover of an interrupted commit: not a release.
-            shutil.rmtree(final)
+            # Damaged or half-made (an interrupted commit, a deleted venv): not a release, replaced whole.
+            if release_id in (self.current(), self.read_state().get("previous")):
+                # Never remove what current points at: the bot would lose its interpreter.
+                aside = os.path.join(self.releases_dir, f"{STAGING_PREFIX}damaged-{release_id}-{os.getpid()}")
+                os.rename(final, aside)
+                shutil.rmtree(aside, ignore_errors=True)
+            else:
+                shutil.rmtree(final)
         relocate_venv(os.path.join(staging, "venv"), os.path.join(staging, "venv"), os.path.join(final, "venv"))
         write_json_atomic(os.path.join(staging, "release.json"), record)
+        # Written last, after the venv was checked and the record written: the release is whole.
+        write_text_atomic(os.path.join(staging, COMPLETE_MARKER), release_id + "\n")
         os.chmod(staging, 0o755)  # noqa: S103 - the bot's user must read its release
         os.rename(staging, final)
         return True
+
+    def reconcile(self, state):
+        """Make ``state`` agree with the current link, which decides what the bot runs.
+
+        A run that died between switching the link and writing the state leaves them apart;
+        the link wins and the release state.json named becomes the previous one.
+        Returns a sentence for each repair (empty when they agreed).
+        """
+        current = self.current()
+        if state.get("current") == current:
+            return []
+        repair = (
+            f"state.json said the current release is {state.get('current') or 'none'}, "
+            f"but current points at {current or 'nothing'}"
+        )
+        if state.get("current") is not None:
+            state["previous"] = state["current"]
+        state["current"] = current
+        return [repair]
+
+    def install_unit(self, release_id, unit_dir):
+        """Install the release's unit file into ``unit_dir``; True when its content changed."""
+        name, text = self.installed_unit(release_id)
+        if not name:
+            return False
+        target = os.path.join(unit_dir, name)
+        if read_text(target) == text:
+            return False
+        write_text_atomic(target, text, 0o644)
+        return True
+
+    def activate(self, release_id, event, unit_dir):
+        """Switch to a whole release: link, unit file and state together, or none of them.
+
+        The caller holds the lock. Every check is made here, under it, before anything
+        changes; a failure after the switch puts the link and the unit file back.
+        Returns {previous, switched, unit_changed, repaired}.
+        """
+        problems = self.problems(release_id)
+        if problems:
+            raise ReleaseError(
+                f"release {release_id} of {self.bot} is not whole: {'; '.join(problems)}; "
+                "nothing was switched (a build of the same pins makes it again)"
+            )
+        state = self.read_state()
+        repaired = self.reconcile(state)
+        current = state["current"]
+        name, _text = self.installed_unit(release_id)
+        unit_path = os.path.join(unit_dir, name) if name else None
+        unit_before = read_text(unit_path) if unit_path else None
+        switched = current != release_id
+        if switched:
+            self.switch(release_id)
+        unit_changed = False
+        try:
+            unit_changed = self.install_unit(release_id, unit_dir)
+            if switched:
+                state.update(current=release_id, previous=current)
+            if switched or repaired:
+                event_entry = {"event": event, "release": release_id, "from": current} if switched else None
+                self.write_state(state, event_entry, repaired)
+        except (OSError, ReleaseError) as exc:
+            undone = self._undo(switched, current, unit_path if unit_changed else None, unit_before)
+            reason = f"{exc.strerror}: {exc.filename}" if isinstance(exc, OSError) and exc.strerror else str(exc)
+            raise ReleaseError(f"switching {self.bot} to release {release_id} failed ({reason}); {undone}") from exc
+        return {"previous": current, "switched": switched, "unit_changed": unit_changed, "repaired": repaired}
+
+    def _undo(self, switched, previous, unit_path, unit_before):
+        """Put the link (and the unit file) back after a failed activation; say what the bot has now."""
+        try:
+            if switched and previous:
+                self.switch(previous)
+            elif switched:
+                os.unlink(self.current_link)
+            if unit_path:
+                if unit_before is None:
+                    os.unlink(unit_path)
+                else:
+                    write_text_atomic(unit_path, unit_before, 0o644)
+        except OSError as exc:
+            return (
+                f"putting the previous release back failed too ({exc.strerror}); the next botfleet run "
+                "repairs state.json from the current link"
+            )
+        if previous:
+            return f"nothing was switched: current points at {previous} again"
+        return "nothing was switched"
 
     def switch(self, release_id):
         """Point ``current`` at releases/<id> atomically: a new link renamed over the old one."""
@@ -287,6 +508,28 @@ def interpreter_info(run_command, python):
     if rc != 0:
         raise ReleaseError(f"python {python!r} does not run on this host (rc={rc}): {err.strip()}")
     return json.loads(out)
+
+
+def verify_unit(run_command, unit_file, current_dir, release_dir):
+    """systemd-analyze verify of a release's unit before the release exists; None or the complaint.
+
+    The unit names its files through ``current``, which does not point at a release being
+    built: the copy verified names the release's own directory instead.
+    """
+    with open(unit_file, encoding="utf-8") as handle:
+        text = handle.read()
+    workdir = tempfile.mkdtemp(prefix=f"{STAGING_PREFIX}verify-", dir=os.path.dirname(release_dir))
+    try:
+        copy = os.path.join(workdir, os.path.basename(unit_file))
+        with open(copy, "w", encoding="utf-8") as handle:
+            handle.write(text.replace(current_dir.rstrip("/") + "/", release_dir.rstrip("/") + "/"))
+        rc, out, err = run_command(["systemd-analyze", "verify", "--man=no", "--", copy])
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    if rc == 0:
+        return None
+    lines = [line.replace(workdir + "/", "") for line in (err or out or "").strip().splitlines() if line.strip()]
+    return "; ".join(lines[-3:]) if lines else f"exit code {rc}"
 
 
 def smoke_test(run_command, venv, modules, timeout=60):

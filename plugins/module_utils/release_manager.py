@@ -29,12 +29,17 @@ from ansible_collections.botfleet.deploy.plugins.module_utils.installer import (
 from ansible_collections.botfleet.deploy.plugins.module_utils.release import (
     ReleaseError,
     ReleaseStore,
+    check_config_names,
     check_release_id,
     compute_release_id,
+    compute_venv_id,
+    config_digests,
     interpreter_info,
     prune_plan,
     smoke_test,
+    verify_unit,
     write_json_atomic,
+    write_text_atomic,
 )
 from ansible_collections.botfleet.deploy.plugins.module_utils.venv import format_timestamp, gather
 
@@ -90,13 +95,24 @@ class ReleaseManager:
         return interpreter_info(self.module.run_command, python)
 
     def target_id(self):
-        """The release id named by release_id, or the content address of the given pins."""
+        """The release id named by release_id, or the content address of the given pins and config."""
         if self.params["release_id"]:
             check_release_id(self.params["release_id"])
             return self.params["release_id"]
         if not self.params["pins"] and not self.params["requirements"]:
             raise ReleaseError("give pins (and requirements) or a release_id")
-        return compute_release_id(self.params["pins"], self.params["requirements"], self.interpreter())
+        return compute_release_id(
+            self.params["pins"], self.params["requirements"], self.interpreter(), self.params["config"]
+        )
+
+    def unit_name(self):
+        """The config file that is the bot's systemd unit, or None."""
+        config = self.params["config"] or {}
+        check_config_names(config)
+        units = sorted(name for name in config if name.endswith(".service"))
+        if len(units) > 1:
+            raise ReleaseError(f"config holds {len(units)} unit files ({', '.join(units)}); a release has one")
+        return units[0] if units else None
 
     def lock(self):
         """The bot's lock; check mode writes nothing, not even the lock file."""
@@ -125,12 +141,19 @@ class ReleaseManager:
 
     def stage(self):
         interpreter = self.interpreter()
-        release_id = compute_release_id(self.params["pins"], self.params["requirements"], interpreter)
+        unit_name = self.unit_name()
+        config = self.params["config"] or {}
+        release_id = compute_release_id(self.params["pins"], self.params["requirements"], interpreter, config)
+        self.result["venv_id"] = compute_venv_id(self.params["pins"], self.params["requirements"], interpreter)
         self.describe(release_id)
-        if self.store.is_complete(release_id):
+        damaged = self.store.problems(release_id)
+        if not damaged:
             self.result["exists"] = True
             return
         self.result["exists"] = False
+        if os.path.lexists(self.store.path(release_id)):
+            # Built once, then damaged (a venv deleted, a file changed): built again, whole.
+            self.result["damaged"] = damaged
         if self.module.check_mode:
             self.result["changed"] = True
             return
@@ -152,6 +175,16 @@ class ReleaseManager:
                         release_id, self.store.bot, ", ".join(self.params["smoke_imports"]), failure
                     )
                 )
+            for name, text in sorted(config.items()):
+                write_text_atomic(os.path.join(staging, name), text, 0o644)
+            if unit_name:
+                failure = verify_unit(
+                    self.module.run_command, os.path.join(staging, unit_name), self.store.current_link, staging
+                )
+                if failure:
+                    raise ReleaseError(
+                        f"release {release_id} of {self.store.bot}: systemd refuses its unit {unit_name}: {failure}"
+                    )
             facts = gather(self.module.run_command, venv)
             write_json_atomic(os.path.join(staging, BUILD_NOTE), {"installer": installer.name})
         except InstallError as exc:
@@ -178,8 +211,12 @@ class ReleaseManager:
         with open(note_path) as handle:
             note = json.load(handle)
         os.unlink(note_path)
+        config = self.params["config"] or {}
         record = {
             "id": release_id,
+            "venv_id": compute_venv_id(self.params["pins"], self.params["requirements"], facts["python"]),
+            "config": config_digests(config),
+            "unit": self.unit_name(),
             "bot": self.store.bot,
             "created": format_timestamp(time.time()),
             "pins": self.params["pins"],
@@ -219,6 +256,8 @@ class ReleaseManager:
 
     def roll_back(self):
         state = self.store.read_state()
+        # Read as the store will see it under the lock: a run that died mid-switch is repaired first.
+        self.store.reconcile(state)
         last = (state.get("history") or [{}])[-1]
         if (
             not self.params["release_id"]
@@ -247,43 +286,45 @@ class ReleaseManager:
 
     def switch_to(self, release_id, event):
         self.describe(release_id)
-        if not self.store.is_complete(release_id) and self.module.check_mode:
-            # In check mode the build before this switch did not run either.
-            current = self.store.current()
-            self.result.update(
-                changed=True,
-                switched=True,
-                previous_id=current,
-                current_id=release_id,
-                warnings=[f"release {release_id} is not built yet; a real run builds it first"],
-            )
+        if self.module.check_mode:
+            self.plan_switch(release_id)
             return
-        if not self.store.is_complete(release_id):
-            raise ReleaseError(
-                f"release {release_id} of {self.store.bot} is not built on this host "
-                f"(built releases: {self.built_list()}); build it with state=built"
-            )
-        with self.lock():
-            current = self.store.current()
-            self.result.update(previous_id=current, switched=current != release_id)
-            if current == release_id:
-                self.result["current_id"] = current
-                return
-            self.result["changed"] = True
-            self.result["current_id"] = release_id
-            if self.module._diff:
-                self.result["diff"] = {
-                    "before_header": self.store.current_link,
-                    "after_header": self.store.current_link,
-                    "before": f"releases/{current}\n" if current else "",
-                    "after": f"releases/{release_id}\n",
-                }
-            if self.module.check_mode:
-                return
-            self.store.switch(release_id)
-            state = self.store.read_state()
-            state.update(current=release_id, previous=current)
-            self.store.write_state(state, {"event": event, "release": release_id, "from": current})
+        with self.store.lock():
+            outcome = self.store.activate(release_id, event, self.params["unit_dir"])
+        changed = outcome["switched"] or outcome["unit_changed"] or bool(outcome["repaired"])
+        self.result.update(
+            changed=changed,
+            switched=outcome["switched"],
+            unit_changed=outcome["unit_changed"],
+            previous_id=outcome["previous"],
+            current_id=release_id,
+        )
+        if outcome["repaired"]:
+            self.result["warnings"] = [f"{self.store.bot}: repaired: {reason}" for reason in outcome["repaired"]]
+        if outcome["switched"] and self.module._diff:
+            self.result["diff"] = self.switch_diff(outcome["previous"], release_id)
+
+    def plan_switch(self, release_id):
+        """Check mode: what a switch would do, read without the lock and without writing."""
+        current = self.store.current()
+        problems = self.store.problems(release_id)
+        self.result.update(previous_id=current, switched=current != release_id, current_id=release_id)
+        self.result["changed"] = current != release_id
+        if problems and os.path.lexists(self.store.path(release_id)):
+            raise ReleaseError(f"release {release_id} of {self.store.bot} is not whole: {'; '.join(problems)}")
+        if problems:
+            # In check mode the build before this switch did not run either.
+            self.result["warnings"] = [f"release {release_id} is not built yet; a real run builds it first"]
+        if current != release_id and self.module._diff:
+            self.result["diff"] = self.switch_diff(current, release_id)
+
+    def switch_diff(self, before, after):
+        return {
+            "before_header": self.store.current_link,
+            "after_header": self.store.current_link,
+            "before": f"releases/{before}\n" if before else "",
+            "after": f"releases/{after}\n",
+        }
 
     def prune(self):
         with self.lock():

@@ -68,6 +68,8 @@ def release_spec():
         "keep": {"type": "int", "default": 5},
         "lock_timeout": {"type": "int", "default": 300},
         "record": {"type": "dict"},
+        "config": {"type": "dict", "default": {}},
+        "unit_dir": {"type": "path", "default": "/etc/systemd/system"},
         # Hidden: the action plugin drives the build phases (see module_utils/release_manager.py).
         "_phase": {"type": "str", "choices": list(PHASES)},
         "_staged": {"type": "path"},

@@ -12,14 +12,22 @@ description:
   - Manages the releases of one bot on one host, with the layout
     C(<root>/<bot>/releases/<id>/venv), C(<root>/<bot>/current -> releases/<id>) and the history in
     C(<state_dir>/<bot>/state.json).
-  - A release id is a content address, a short hash of the normalized pins, the extra requirements and the
-    interpreter's version, so the same inputs give the same id on every host.
+  - A release is the whole deployable unit of a bot, secrets aside, its venv and its configuration files
+    (O(config): the systemd unit and the non-secret environment). Switching C(current) switches both, and the
+    release's unit file is installed into O(unit_dir) in the same locked step.
+  - A release id is a content address, a short hash of the normalized pins, the extra requirements, the
+    interpreter's version and the configuration files, so the same inputs give the same id on every host.
+  - A release is whole only when its C(.complete) marker, written last by the build, its interpreter and its
+    configuration files (unchanged since the build) are there. A damaged release is built again by O(state=built)
+    and refused by O(state=active) and O(state=rolled_back), with what is missing.
   - O(state=built) builds a missing release aside, in a staging directory, with C(uv) or C(pip); checks that every
     pin is satisfied and that no declared-requirement conflict exists except on packages in O(allow_conflicts)
     (with the C(packaging) library, on the controller); imports O(smoke_imports) with the release's interpreter; and
     only then renames it into place. A failed build removes its staging directory and never touches C(current).
-  - O(state=active) points C(current) at a built release by renaming a new symlink over it, and records the
-    release it replaced as the previous one.
+  - O(state=active) points C(current) at a built release by renaming a new symlink over it, installs its unit
+    file, and records the release it replaced as the previous one. If that record cannot be written, the link and
+    the unit file are put back. A state file that disagrees with C(current) (a run that died mid-switch) is
+    repaired from the link first, with a warning.
   - O(state=rolled_back) points C(current) at the previous release, or at O(release_id). It needs no package index.
     A bot already rolled back is left alone unless O(release_id) names where to go, since its previous release is
     the one it was rolled back from.
@@ -98,6 +106,22 @@ options:
         C(release_id) defaults to the current release; C(reason) says what failed; C(latency) is the probe's.
     type: dict
     version_added: 0.1.0
+  config:
+    description:
+      - The bot's configuration files kept in the release, a mapping of file name to text, usually its systemd unit
+        (the one name ending in C(.service)) and its non-secret environment file. They are part of the release id.
+      - The unit is verified with C(systemd-analyze verify) during the build, with C(current) read as the release
+        being built.
+      - Secrets do not belong here: they rotate on their own and a rollback must never bring an old one back.
+    type: dict
+    default: {}
+    version_added: 0.2.0
+  unit_dir:
+    description:
+      - Where the release's unit file is installed when the release becomes current.
+    type: path
+    default: /etc/systemd/system
+    version_added: 0.2.0
   lock_timeout:
     description:
       - Seconds to wait for another run holding the bot's lock.
@@ -188,6 +212,23 @@ release_id:
   returned: except with O(state=pruned)
   type: str
   sample: 3f9c2a61b0d4
+venv_id:
+  description: >-
+    Content address of the release's venv inputs alone (pins, requirements, interpreter). Bots with their own
+    configuration have their own release ids; the same venv id means the same packages, which is what a rollout
+    checks against its canary.
+  returned: with O(state=built)
+  type: str
+  sample: 9a1c0e77d2b4
+unit_changed:
+  description: Whether the release's unit file was installed anew (a daemon-reload is due).
+  returned: with O(state=active) and O(state=rolled_back), when something was switched
+  type: bool
+damaged:
+  description: What was wrong with a release of the same id that O(state=built) built again.
+  returned: with O(state=built), when the release existed damaged
+  type: list
+  elements: str
 release_path:
   description: Directory of that release.
   returned: except with O(state=pruned)

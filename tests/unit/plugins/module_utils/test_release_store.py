@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
+import shutil
 import subprocess
 import threading
 import time
@@ -11,13 +13,17 @@ import time
 import pytest
 from conftest import TARGET_PYTHON
 
+from ansible_collections.botfleet.deploy.plugins.module_utils import release as release_module
 from ansible_collections.botfleet.deploy.plugins.module_utils.release import (
+    COMPLETE_MARKER,
     BotLock,
     ReleaseError,
     ReleaseStore,
     check_bot_name,
     check_release_id,
     compute_release_id,
+    compute_venv_id,
+    config_digests,
     prune_plan,
     relocate_venv,
     smoke_test,
@@ -37,10 +43,26 @@ def store(tmp_path):
     return ReleaseStore(str(tmp_path / "opt"), str(tmp_path / "state"), "barnacles", lock_timeout=1)
 
 
-def fake_release(store, release_id, created):
+UNIT = "botfleet-barnacles.service"
+
+
+def fake_release(store, release_id, created, unit_text=None):
+    """A whole release as a build leaves it, with a stand-in interpreter (the store only checks it is there)."""
     path = os.path.join(store.releases_dir, release_id)
-    os.makedirs(os.path.join(path, "venv"))
-    write_json_atomic(os.path.join(path, "release.json"), {"id": release_id, "created": created})
+    os.makedirs(os.path.join(path, "venv", "bin"))
+    python = os.path.join(path, "venv", "bin", "python")
+    with open(python, "w") as handle:
+        handle.write("#!/bin/sh\n")
+    os.chmod(python, 0o755)  # noqa: S103 - an interpreter is executable by all
+    config = {}
+    if unit_text is not None:
+        config[UNIT] = unit_text
+        with open(os.path.join(path, UNIT), "w") as handle:
+            handle.write(unit_text)
+    record = {"id": release_id, "created": created, "config": config_digests(config), "unit": UNIT if config else None}
+    write_json_atomic(os.path.join(path, "release.json"), record)
+    with open(os.path.join(path, COMPLETE_MARKER), "w") as handle:
+        handle.write(release_id + "\n")
 
 
 def test_release_id_is_a_content_address():
@@ -52,6 +74,18 @@ def test_release_id_is_a_content_address():
     assert first != compute_release_id(pins, [], CPYTHON_311)
     assert first != compute_release_id(dict(pins, websockets="==16.0"), ["botfleet-demo-bot==0.1.0"], CPYTHON_311)
     assert first != compute_release_id(pins, ["botfleet-demo-bot==0.1.0"], dict(CPYTHON_311, version="3.11.9"))
+
+
+def test_release_id_covers_the_configuration_and_the_venv_id_does_not():
+    pins = {"webex-bot": "==1.3.1", "websockets": "==16.1"}
+    unit = {UNIT: "[Service]\nExecStart=/opt/botfleet/barnacles/current/venv/bin/python -m bot\n"}
+    bare = compute_release_id(pins, [], CPYTHON_311)
+    with_unit = compute_release_id(pins, [], CPYTHON_311, unit)
+    assert with_unit != bare
+    assert with_unit == compute_release_id(pins, [], CPYTHON_311, dict(unit))
+    changed_exec = {UNIT: unit[UNIT].replace("-m bot", "-m bot --debug")}
+    assert compute_release_id(pins, [], CPYTHON_311, changed_exec) != with_unit
+    assert compute_venv_id(pins, [], CPYTHON_311) == bare
 
 
 @pytest.mark.parametrize("name", ["barnacles", "money_ball", "jarvis-2", "b"])
@@ -97,7 +131,124 @@ def test_releases_lists_only_complete_ones_oldest_first(store):
     fake_release(store, "a" * 12, "2026-01-01T00:00:00Z")
     os.makedirs(os.path.join(store.releases_dir, "c" * 12))  # interrupted commit: no release.json
     os.makedirs(os.path.join(store.releases_dir, ".staging-dddddddddddd-x"))
+    fake_release(store, "e" * 12, "2026-01-03T00:00:00Z")
+    os.unlink(os.path.join(store.releases_dir, "e" * 12, COMPLETE_MARKER))  # its build did not finish
     assert [entry[0] for entry in store.releases()] == ["a" * 12, "b" * 12]
+
+
+def test_a_release_whose_venv_was_deleted_is_not_whole(store):
+    fake_release(store, "a" * 12, "1", unit_text="[Service]\n")
+    assert store.problems("a" * 12) == []
+    shutil.rmtree(os.path.join(store.releases_dir, "a" * 12, "venv"))
+    assert store.problems("a" * 12) == [f"{store.path('a' * 12)}/venv/bin/python is missing"]
+    assert not store.is_complete("a" * 12)
+
+
+def test_a_release_whose_unit_was_edited_is_not_whole(store):
+    fake_release(store, "a" * 12, "1", unit_text="[Service]\n")
+    with open(os.path.join(store.path("a" * 12), UNIT), "a") as handle:
+        handle.write("ExecStartPre=+/bin/true\n")
+    assert store.problems("a" * 12) == [f"{store.path('a' * 12)}/{UNIT} was changed after the build"]
+
+
+def test_activate_refuses_a_damaged_release_and_changes_nothing(store, tmp_path):
+    units = tmp_path / "units"
+    units.mkdir()
+    fake_release(store, "a" * 12, "1", unit_text="[Service]\nA\n")
+    fake_release(store, "b" * 12, "2", unit_text="[Service]\nB\n")
+    store.activate("a" * 12, "activated", str(units))
+    shutil.rmtree(os.path.join(store.releases_dir, "b" * 12, "venv"))
+    with pytest.raises(ReleaseError, match=r"is not whole: .*venv/bin/python is missing; nothing was switched"):
+        store.activate("b" * 12, "activated", str(units))
+    assert store.current() == "a" * 12
+    assert (units / UNIT).read_text() == "[Service]\nA\n"
+    assert store.read_state()["current"] == "a" * 12
+
+
+def test_activate_switches_link_unit_and_state_together(store, tmp_path):
+    units = tmp_path / "units"
+    units.mkdir()
+    fake_release(store, "a" * 12, "1", unit_text="[Service]\nA\n")
+    fake_release(store, "b" * 12, "2", unit_text="[Service]\nB\n")
+    first = store.activate("a" * 12, "activated", str(units))
+    assert first == {"previous": None, "switched": True, "unit_changed": True, "repaired": []}
+    second = store.activate("b" * 12, "activated", str(units))
+    assert second["previous"] == "a" * 12 and second["unit_changed"]
+    assert (units / UNIT).read_text() == "[Service]\nB\n"
+    state = store.read_state()
+    assert (state["current"], state["previous"]) == ("b" * 12, "a" * 12)
+    again = store.activate("b" * 12, "activated", str(units))
+    assert again == {"previous": "b" * 12, "switched": False, "unit_changed": False, "repaired": []}
+    # A unit edited by hand on the host is put back to the release's own.
+    (units / UNIT).write_text("[Service]\nhand-edited\n")
+    assert store.activate("b" * 12, "activated", str(units))["unit_changed"] is True
+    assert (units / UNIT).read_text() == "[Service]\nB\n"
+
+
+def test_activate_with_an_unwritable_state_file_puts_link_and_unit_back(store, tmp_path, monkeypatch):
+    units = tmp_path / "units"
+    units.mkdir()
+    fake_release(store, "a" * 12, "1", unit_text="[Service]\nA\n")
+    fake_release(store, "b" * 12, "2", unit_text="[Service]\nB\n")
+    store.activate("a" * 12, "activated", str(units))
+    real_write = release_module.write_json_atomic
+
+    def disk_full(path, data, mode=0o644):
+        if path == store.state_file:
+            raise OSError(errno.ENOSPC, "No space left on device", path)
+        return real_write(path, data, mode)
+
+    monkeypatch.setattr(release_module, "write_json_atomic", disk_full)
+    with pytest.raises(
+        ReleaseError, match=r"No space left on device.*nothing was switched: current points at a{12} again"
+    ):
+        store.activate("b" * 12, "activated", str(units))
+    monkeypatch.undo()
+    assert store.current() == "a" * 12
+    assert (units / UNIT).read_text() == "[Service]\nA\n"
+    assert store.read_state()["current"] == "a" * 12
+
+
+def test_a_switch_that_died_before_its_state_write_is_repaired_from_the_link(store, tmp_path):
+    units = tmp_path / "units"
+    units.mkdir()
+    fake_release(store, "a" * 12, "1")
+    fake_release(store, "b" * 12, "2")
+    store.activate("a" * 12, "activated", str(units))
+    store.switch("b" * 12)  # a run killed right after the switch: state.json still says a
+    outcome = store.activate("b" * 12, "activated", str(units))
+    assert outcome["switched"] is False
+    assert outcome["repaired"] == [
+        f"state.json said the current release is {'a' * 12}, but current points at {'b' * 12}"
+    ]
+    state = store.read_state()
+    assert (state["current"], state["previous"]) == ("b" * 12, "a" * 12)
+    assert state["history"][-1]["event"] == "repaired"
+
+
+def test_a_release_pruned_while_waiting_for_the_lock_is_not_activated(store, tmp_path):
+    units = tmp_path / "units"
+    units.mkdir()
+    fake_release(store, "a" * 12, "1")
+    fake_release(store, "b" * 12, "2")
+    store.activate("a" * 12, "activated", str(units))
+    outcome = {}
+
+    def activate_b():
+        try:
+            with store.lock():
+                store.activate("b" * 12, "activated", str(units))
+        except ReleaseError as exc:
+            outcome["error"] = str(exc)
+
+    with store.lock():
+        waiter = threading.Thread(target=activate_b)
+        waiter.start()
+        time.sleep(0.3)  # the waiter checked nothing yet: it is blocked on the lock
+        shutil.rmtree(store.path("b" * 12))  # what a concurrent prune does
+    waiter.join(5)
+    assert "does not exist" in outcome["error"]
+    assert store.current() == "a" * 12
 
 
 def test_commit_moves_a_real_venv_and_rewrites_its_paths(store):
@@ -181,6 +332,29 @@ def test_corrupt_state_file_is_reported(store):
         handle.write("{not json")
     with pytest.raises(ReleaseError, match="is not valid JSON"):
         store.read_state()
+
+
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [
+        ("[]", "it holds a JSON list, not an object"),
+        ("null", "it holds a JSON NoneType, not an object"),
+        ('"x"', "it holds a JSON str, not an object"),
+        ('{"history": 5}', "'history' is a int"),
+        ('{"current": "../../etc"}', "'current' is '../../etc', not a release id"),
+        ('{"canary": []}', "'canary' is a list"),
+    ],
+)
+def test_a_state_file_of_the_wrong_shape_is_an_error_that_says_how_to_repair(store, content, problem):
+    store.ensure_dirs()
+    with open(store.state_file, "w") as handle:
+        handle.write(content)
+    with pytest.raises(ReleaseError) as raised:
+        store.read_state()
+    message = str(raised.value)
+    assert store.state_file in message
+    assert problem in message
+    assert f"mv {store.state_file} {store.state_file}.bad" in message
 
 
 def test_smoke_test_reports_the_import_error(venv_factory):

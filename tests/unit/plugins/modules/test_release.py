@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import time
 
 import pytest
@@ -195,3 +196,77 @@ def test_a_canary_run_again_keeps_its_soak_time(release):
     mark = json.loads(release.state.read_text())["canary"]
     assert mark["at"] == first["at"]
     assert mark["confirmed_at"] > first["at"]
+
+
+def unit_text(release_root, extra=""):
+    return (
+        "[Unit]\nDescription=botfleet bot barnacles\n\n[Service]\n"
+        f"EnvironmentFile={release_root}/barnacles/current/environment\n"
+        f"ExecStart={release_root}/barnacles/current/venv/bin/python -m backoff{extra}\n\n"
+        "[Install]\nWantedBy=multi-user.target\n"
+    )
+
+
+def test_the_release_holds_its_unit_and_environment_and_rolls_back_with_them(release, tmp_path):
+    units = tmp_path / "units"
+    units.mkdir()
+    root = tmp_path / "opt"
+    old = {"botfleet-barnacles.service": unit_text(root), "environment": "MODE=old\n"}
+    new = {"botfleet-barnacles.service": unit_text(root, " --verbose"), "environment": "MODE=new\n"}
+    pins = {"backoff": "2.2.1"}
+
+    first = release(state="built", pins=pins, config=old)
+    assert first.get("failed") is not True, first.get("msg")
+    second = release(state="built", pins=pins, config=new)
+    # Same venv inputs, other configuration: another release, the same venv id.
+    assert second["release_id"] != first["release_id"]
+    assert second["venv_id"] == first["venv_id"]
+    assert (release.releases / second["release_id"] / "environment").read_text() == "MODE=new\n"
+
+    for built in (first, second):
+        active = release(state="active", release_id=built["release_id"], unit_dir=str(units))
+        assert active.get("failed") is not True, active.get("msg")
+        assert active["unit_changed"] is True
+    assert (units / "botfleet-barnacles.service").read_text() == new["botfleet-barnacles.service"]
+
+    back = release(state="rolled_back", unit_dir=str(units))
+    assert back["current_id"] == first["release_id"]
+    # The rollback brings back what that release ran with: the old unit and, through current, the old environment.
+    assert (units / "botfleet-barnacles.service").read_text() == old["botfleet-barnacles.service"]
+    assert (release.current / "environment").read_text() == "MODE=old\n"
+
+
+def test_a_unit_systemd_refuses_fails_the_build_and_leaves_nothing(release, tmp_path):
+    bad = {"botfleet-barnacles.service": "[Service]\nExecStart=relative/python\n"}
+    result = release(state="built", pins={"backoff": "2.2.1"}, config=bad)
+    assert result["failed"] is True
+    assert "systemd refuses its unit botfleet-barnacles.service" in result["msg"]
+    assert entries(release.releases) == []
+
+
+def test_a_damaged_release_is_built_again_and_refused_for_activation(release, tmp_path):
+    built = release(state="built", pins={"backoff": "2.2.1"})
+    release_id = built["release_id"]
+    shutil.rmtree(release.releases / release_id / "venv")
+    refused = release(state="active", release_id=release_id)
+    assert refused["failed"] is True
+    assert "venv/bin/python is missing" in refused["msg"]
+    assert not release.current.exists()
+
+    rebuilt = release(state="built", pins={"backoff": "2.2.1"})
+    assert rebuilt.get("failed") is not True, rebuilt.get("msg")
+    assert rebuilt["release_id"] == release_id and rebuilt["changed"] is True
+    assert rebuilt["damaged"] == [f"{release.releases / release_id}/venv/bin/python is missing"]
+    assert (release.releases / release_id / "venv" / "bin" / "python").exists()
+
+
+@pytest.mark.parametrize("content", ["[]", "null", '{"history": 5}'])
+def test_a_state_file_of_the_wrong_shape_fails_without_a_traceback(release, content):
+    built = release(state="built", pins={"backoff": "2.2.1"})
+    release.state.parent.mkdir(parents=True, exist_ok=True)
+    release.state.write_text(content)
+    result = release(state="active", release_id=built["release_id"])
+    assert result["failed"] is True
+    assert "Traceback" not in json.dumps(result)
+    assert f"{release.state} is not a botfleet state file" in result["msg"]
+    assert not release.current.exists()
