@@ -19,6 +19,11 @@ from ansible_collections.botfleet.deploy.plugins.plugin_utils.inputs import (
     systemd_env_value,
 )
 from ansible_collections.botfleet.deploy.plugins.plugin_utils.report import status_report
+from ansible_collections.botfleet.deploy.plugins.plugin_utils.rollback import (
+    failure_reason,
+    rollback_outcome,
+    rollout_stop_reason,
+)
 
 
 def _duration_seconds(value):
@@ -46,4 +51,7 @@ class FilterModule:
             "deployment_drift": deployment_drift,
             "duration_seconds": _duration_seconds,
             "status_report": status_report,
+            "rollback_outcome": rollback_outcome,
+            "failure_reason": failure_reason,
+            "rollout_stop_reason": rollout_stop_reason,
         }

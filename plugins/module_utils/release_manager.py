@@ -277,6 +277,7 @@ class ReleaseManager:
             return
         target = self.params["release_id"] or state.get("previous")
         if not target:
+            self.result["no_previous"] = True
             raise ReleaseError(
                 f"{self.store.bot} has no previous release recorded; "
                 f"name one with release_id (built releases: {self.built_list()})"
@@ -357,6 +358,9 @@ class ReleaseManager:
             "at": format_timestamp(time.time()),
             "reason": str(record.get("reason") or ""),
         }
+        if record.get("venv_id"):
+            check_release_id(record["venv_id"])
+            entry["venv"] = record["venv_id"]
         if record.get("latency") not in (None, ""):
             try:
                 entry["latency"] = round(float(record["latency"]), 3)

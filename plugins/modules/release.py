@@ -103,7 +103,8 @@ options:
     description:
       - With O(state=recorded), the verdict to record.
       - C(event) is one of C(canary), C(rollout), C(rollback), C(gate); C(verdict) is C(passed) or C(failed);
-        C(release_id) defaults to the current release; C(reason) says what failed; C(latency) is the probe's.
+        C(release_id) defaults to the current release; C(venv_id) is that release's venv id (a canary mark with it
+        covers every bot whose release has the same venv); C(reason) says what failed; C(latency) is the probe's.
     type: dict
     version_added: 0.1.0
   config:
@@ -272,6 +273,12 @@ removed_staging:
   returned: with O(state=pruned)
   type: list
   elements: str
+no_previous:
+  description: >-
+    With O(state=rolled_back) and no O(release_id): the task failed because the bot has no previous release (it was
+    first deployed by the run that fails now).
+  returned: when that is the case
+  type: bool
 already_rolled_back:
   description: >-
     With O(state=rolled_back) and no O(release_id): the bot was already rolled back, so its previous release is the

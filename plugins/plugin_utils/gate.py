@@ -124,27 +124,29 @@ def _parse_time(text):
 def canary_check(bots, soak, now=None):
     """Decide whether a rollout may start.
 
-    ``bots`` maps bot name to {target: release id the rollout would build,
-    current: release id it runs, canary: its canary mark or None}. Every target
-    release must have a passed canary mark, on a bot that still runs it, older
-    than ``soak``. Returns {ok, canaries: {release: bot}, reason}.
+    ``bots`` maps bot name to {target: release id the rollout would make of it, venv: that
+    release's venv id, current: release id it runs, canary: its canary mark or None}. A
+    bot's release id covers its own configuration, so bots share venv ids, not release ids:
+    every venv the rollout would deploy must have a passed canary mark on a bot that still
+    runs the release it passed, which is also what the rollout would make of it, older than
+    ``soak``. Returns {ok, canaries: {venv id: bot}, reason}.
     """
     now = now or datetime.now(UTC)
     soak_seconds = duration_seconds(soak)
     canaries, waiting, missing = {}, [], []
-    for release in sorted({info["target"] for info in bots.values()}):
+    for venv in sorted({info.get("venv") or info["target"] for info in bots.values()}):
         candidates = [
             (name, info["canary"])
             for name, info in sorted(bots.items())
             if info.get("canary")
-            and info["canary"].get("release") == release
+            and (info["canary"].get("venv") or info["canary"].get("release")) == venv
             and info["canary"].get("verdict") == "passed"
-            and info.get("current") == release
+            and info.get("current") == info["canary"].get("release") == info.get("target")
         ]
         if not candidates:
-            missing.append(release)
+            missing.append(venv)
             continue
-        # The longest-soaked canary of this release decides.
+        # The longest-soaked canary of this venv decides.
         name, mark = min(candidates, key=lambda item: item[1]["at"])
         soaked = (now - _parse_time(mark["at"])).total_seconds()
         if soaked < soak_seconds:
@@ -153,11 +155,12 @@ def canary_check(bots, soak, now=None):
                 f"canary {name} has soaked {human_duration(soaked)} of {human_duration(soak_seconds)}; run again "
                 f"after {ready_at.strftime('%H:%M')} UTC or pass -e botfleet_canary_soak=0"
             )
-        canaries[release] = name
+        canaries[venv] = name
     if missing:
         marks = (
             "; ".join(
                 f"{name}: {info['canary']['verdict']} on {info['canary']['release']}"
+                + ("" if info.get("current") == info["canary"].get("release") else f", runs {info.get('current')} now")
                 for name, info in sorted(bots.items())
                 if info.get("canary")
             )
@@ -167,8 +170,8 @@ def canary_check(bots, soak, now=None):
             "ok": False,
             "canaries": canaries,
             "reason": (
-                f"no bot runs a passed canary of release {', '.join(missing)} (what the rollout would build); "
-                f"run canary.yml -l <bot> first ({marks})"
+                f"no bot runs a passed canary of venv {', '.join(missing)} (what the rollout would deploy) "
+                f"with the configuration the rollout would give it; run canary.yml -l <bot> first ({marks})"
             ),
         }
     if waiting:

@@ -119,6 +119,21 @@ def test_soak_zero_allows_a_fresh_canary():
     assert canary_check(bots(), 0, NOW)["ok"] is True
 
 
+def test_bots_with_their_own_configuration_share_the_canarys_venv():
+    mark = {"release": "a" * 12, "venv": "v" * 12, "verdict": "passed", "at": "2026-11-27T20:00:00Z"}
+    fleet = {
+        "barnacles": {"target": "a" * 12, "venv": "v" * 12, "current": "a" * 12, "canary": mark},
+        "toodles": {"target": "t" * 12, "venv": "v" * 12, "current": "o" * 12, "canary": None},
+    }
+    assert canary_check(fleet, "8h", NOW) == {"ok": True, "canaries": {"v" * 12: "barnacles"}, "reason": ""}
+    # Its configuration changed since it passed (an edited botfleet_exec): the rollout would give it
+    # another release than the one that passed, so the mark proves nothing about it.
+    fleet["barnacles"]["target"] = "c" * 12
+    refused = canary_check(fleet, "8h", NOW)
+    assert refused["ok"] is False
+    assert "with the configuration the rollout would give it" in refused["reason"]
+
+
 @pytest.mark.parametrize(
     "barnacles",
     [
@@ -143,7 +158,7 @@ def test_soak_zero_allows_a_fresh_canary():
 def test_no_valid_canary_refuses(barnacles):
     result = canary_check(bots(barnacles=barnacles), 0, NOW)
     assert result["ok"] is False
-    assert result["reason"].startswith(f"no bot runs a passed canary of release {'a' * 12}")
+    assert result["reason"].startswith(f"no bot runs a passed canary of venv {'a' * 12}")
     assert "run canary.yml -l <bot> first" in result["reason"]
 
 

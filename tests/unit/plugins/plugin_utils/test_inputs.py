@@ -66,4 +66,7 @@ def test_filters_are_registered():
         "deployment_drift",
         "duration_seconds",
         "status_report",
+        "rollback_outcome",
+        "failure_reason",
+        "rollout_stop_reason",
     }
