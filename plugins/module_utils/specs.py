@@ -9,6 +9,7 @@ validate-modules keeps the two in step.
 from __future__ import annotations
 
 from ansible_collections.botfleet.deploy.plugins.module_utils.installer import INSTALLER_CHOICES
+from ansible_collections.botfleet.deploy.plugins.module_utils.lease import LEASE_STATES
 from ansible_collections.botfleet.deploy.plugins.module_utils.release_manager import PHASES, STATES
 
 
@@ -131,3 +132,16 @@ def webex_notify_spec():
     }
     spec.update(webex_common_spec())
     return spec
+
+
+def run_lease_spec():
+    return {
+        "bot": {"type": "str", "required": True},
+        "state": {"type": "str", "default": "held", "choices": list(LEASE_STATES)},
+        "state_dir": {"type": "path", "default": "/var/lib/botfleet"},
+        "playbook": {"type": "str"},
+        "ttl": {"type": "int", "default": 3600},
+        "break_lease": {"type": "bool", "default": False},
+        # Hidden: the run's identity and the holders its controller found gone, set by the action plugin.
+        "_holder": {"type": "dict"},
+    }
