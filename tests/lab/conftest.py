@@ -81,13 +81,13 @@ def demo_venv(demo_wheel: Path) -> Callable[[VersionPair], DemoVenv]:
 
 
 @pytest.fixture
-def start_bot(tmp_path: Path) -> Iterator[Callable[[DemoVenv, Emulator], BotProcess]]:
-    """Run the demo bot (as barnacles) from a venv against an emulator; stopped at teardown."""
+def start_bot(tmp_path: Path) -> Iterator[Callable[..., BotProcess]]:
+    """Run the demo bot (as barnacles, or ``name=``) from a venv against an emulator; stopped at teardown."""
     running: list[BotProcess] = []
 
-    def start(venv: DemoVenv, emulator: Emulator) -> BotProcess:
-        log_path = tmp_path / f"bot-{venv.pair.key}-{uuid.uuid4().hex[:6]}.log"
-        bot = start_bot_process(venv, emulator, log_path)
+    def start(venv: DemoVenv, emulator: Emulator, name: str = "barnacles") -> BotProcess:
+        log_path = tmp_path / f"bot-{name}-{venv.pair.key}-{uuid.uuid4().hex[:6]}.log"
+        bot = start_bot_process(venv, emulator, log_path, name)
         running.append(bot)
         return bot
 

@@ -15,7 +15,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import aiohttp
 import pytest
-from lab_support import EMAILS, EMULATOR_PATH, TOKENS, Emulator, http, uuid_of, wait_for
+from lab_support import EMAILS, EMULATOR_PATH, IDENTITIES, TOKENS, Emulator, http, uuid_of, wait_for
 
 DEVICE = {"name": "python-spark-client", "deviceType": "DESKTOP", "model": "python", "systemVersion": "0.1"}
 SOCKET_TIMEOUT = 5.0
@@ -73,7 +73,7 @@ def test_ready_line_names_the_real_port(emulator: Emulator) -> None:
     health = emulator.admin("GET", "health")
     assert health.status == 200
     assert health.body["status"] == "ok"
-    assert health.body["identities"] == 3
+    assert health.body["identities"] == len(IDENTITIES)
 
 
 @pytest.mark.parametrize(
