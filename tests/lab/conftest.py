@@ -12,6 +12,8 @@ import pytest
 
 # Importable by name whatever pytest's import mode; lab_support is a unique module name.
 sys.path.insert(0, str(Path(__file__).parent))
+# The emulator package, for tests of its rules without a server (it runs from lab/ the same way).
+sys.path.insert(0, str(Path(__file__).parents[2] / "lab"))
 
 from lab_support import (
     IDENTITIES,
