@@ -93,8 +93,10 @@ async def connections(request: web.Request) -> web.Response:
     if name:
         _known(emu, name)
     grouped: dict[str, list[dict[str, object]]] = {n: [] for n in ([name] if name else sorted(emu.store.identities))}
+    now = time.time()
     for conn in emu.hub.open_connections(name):
-        grouped[conn.identity.name].append(conn.to_json())
+        # stale: a stale_after_idle fault would swallow the next delivery on this websocket.
+        grouped[conn.identity.name].append({**conn.to_json(), "stale": emu.hub.is_stale(conn, now)})
     return ok(grouped)
 
 

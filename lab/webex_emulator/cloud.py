@@ -140,7 +140,14 @@ async def mercury(request: web.Request) -> web.StreamResponse:
     # autoping off: we answer the client's pings ourselves so that they can be counted.
     ws = web.WebSocketResponse(heartbeat=emu.settings.heartbeat, autoping=False)
     await ws.prepare(request)
-    conn = Connection(id=ids.new_uuid(), identity=owner, device_uuid=device.uuid, ws=ws, request=request)
+    conn = Connection(
+        id=ids.new_uuid(),
+        identity=owner,
+        device_uuid=device.uuid,
+        ws=ws,
+        request=request,
+        user_agent=request.headers.get("User-Agent", ""),
+    )
     emu.hub.open(conn)
     log.info("websocket %s opened for %s", conn.id, owner.name)
     guard = asyncio.create_task(_close_if_unauthorized(conn, emu.settings.auth_timeout))

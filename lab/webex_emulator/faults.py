@@ -8,6 +8,13 @@ websockets once, and the client is free to reconnect.
 ``blackhole``   deliveries to the identity are swallowed; its websockets stay open, pings are
                 answered both ways, acks are still accepted. Recorded as ``blackholed``.
 ``delay``       each delivery waits ``seconds`` before it is sent.
+``stale_after_idle``
+                a websocket that has had nothing delivered for ``seconds`` (since it opened or
+                since its last delivered activity) goes stale: pings are still answered both
+                ways, but its next delivery is swallowed (recorded ``stale``) and the server
+                then closes it, so the client reconnects and the next message gets through.
+                ``user_agent``, a regular expression searched in the handshake's User-Agent,
+                limits it to matching clients. See ``Fault.is_stale``.
 ``rest_error``  every authenticated HTTP call of the identity (REST, U2C, WDM, conversation)
                 answers ``status`` (5xx) with a Webex-shaped error body.
 ``drop``        close the identity's websockets now (``abrupt: true`` cuts TCP without a close
@@ -16,14 +23,17 @@ websockets once, and the client is free to reconnect.
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass
 from typing import Any
 
-STORED_MODES = ("blackhole", "delay", "rest_error")
+STORED_MODES = ("blackhole", "delay", "rest_error", "stale_after_idle")
 ACTION_MODES = ("drop",)
 MODES = STORED_MODES + ACTION_MODES
 MAX_DELAY_SECONDS = 3600.0
+# The incident idled 8+ hours; a day leaves room to replay it at its real scale.
+MAX_IDLE_SECONDS = 86400.0
 
 
 class FaultSpecError(ValueError):
@@ -37,14 +47,30 @@ class Fault:
     status: int = 503
     abrupt: bool = False
     since: float = 0.0
+    user_agent: str | None = None  # stale_after_idle: regex searched in the handshake's User-Agent
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {"mode": self.mode, "since": self.since}
-        if self.mode == "delay":
+        if self.mode in ("delay", "stale_after_idle"):
             data["seconds"] = self.seconds
+        if self.mode == "stale_after_idle":
+            data["user_agent"] = self.user_agent
         if self.mode == "rest_error":
             data["status"] = self.status
         return data
+
+    def selects(self, user_agent: str) -> bool:
+        """Whether a websocket client with this handshake User-Agent is subject to the fault."""
+        return self.user_agent is None or re.search(self.user_agent, user_agent) is not None
+
+    def is_stale(self, user_agent: str, idle_since: float, now: float) -> bool:
+        """The stale_after_idle rule: a selected websocket with nothing delivered for ``seconds``.
+
+        ``idle_since`` is when the connection opened or last had an activity delivered; pings,
+        pongs and acks do not count, which is why nothing looks wrong until a message is lost.
+        ``now`` is passed in so that the rule can be checked without waiting.
+        """
+        return self.mode == "stale_after_idle" and self.selects(user_agent) and now - idle_since >= self.seconds
 
 
 def parse_fault(spec: Any) -> Fault:
@@ -57,14 +83,32 @@ def parse_fault(spec: Any) -> Fault:
     seconds = spec.get("seconds", 0)
     status = spec.get("status", 503)
     abrupt = spec.get("abrupt", False)
-    if mode == "delay":
-        if isinstance(seconds, bool) or not isinstance(seconds, int | float) or not 0 < seconds <= MAX_DELAY_SECONDS:
-            raise FaultSpecError(f"delay needs seconds, a number in (0, {MAX_DELAY_SECONDS:g}]")
+    user_agent = spec.get("user_agent")
+    if mode == "delay" and not _number_in(seconds, MAX_DELAY_SECONDS):
+        raise FaultSpecError(f"delay needs seconds, a number in (0, {MAX_DELAY_SECONDS:g}]")
+    if mode == "stale_after_idle" and not _number_in(seconds, MAX_IDLE_SECONDS):
+        raise FaultSpecError(f"stale_after_idle needs seconds, a number in (0, {MAX_IDLE_SECONDS:g}]")
+    if user_agent is not None:
+        if mode != "stale_after_idle":
+            raise FaultSpecError("user_agent applies to stale_after_idle only")
+        if not isinstance(user_agent, str):
+            raise FaultSpecError("user_agent must be a string, a regular expression")
+        try:
+            re.compile(user_agent)
+        except re.error as exc:
+            raise FaultSpecError(f"user_agent is not a valid regular expression: {exc}") from None
     if mode == "rest_error" and (isinstance(status, bool) or not isinstance(status, int) or not 500 <= status <= 599):
         raise FaultSpecError("rest_error needs status, an integer from 500 to 599")
     if not isinstance(abrupt, bool):
         raise FaultSpecError("abrupt must be true or false")
-    return Fault(mode=mode, seconds=float(seconds), status=status, abrupt=abrupt, since=time.time())
+    return Fault(
+        mode=mode, seconds=float(seconds), status=status, abrupt=abrupt, since=time.time(), user_agent=user_agent
+    )
+
+
+def _number_in(value: Any, maximum: float) -> bool:
+    """A JSON number (not a boolean) in (0, maximum]."""
+    return not isinstance(value, bool) and isinstance(value, int | float) and 0 < value <= maximum
 
 
 class FaultRegistry:

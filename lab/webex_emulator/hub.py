@@ -30,6 +30,8 @@ log = logging.getLogger(__name__)
 
 # Per identity; enough for a lab session, bounded so a chatty probe cannot grow memory forever.
 MAX_EVENTS = 500
+# How the server ends a stale websocket: "going away", as for a drop, so clients simply reconnect.
+CLOSE_STALE = 1001
 
 
 @dataclass
@@ -42,6 +44,7 @@ class Connection:
     ws: web.WebSocketResponse
     request: web.Request
     connected_at: float = field(default_factory=time.time)
+    user_agent: str = ""
     authorized: bool = False
     frames_sent: int = 0
     acks: int = 0
@@ -49,6 +52,14 @@ class Connection:
     client_pings_answered: int = 0
     last_pong_at: float | None = None
     last_client_ping_at: float | None = None
+    last_delivery_at: float | None = None
+    # Set when a stale_after_idle fault swallowed a delivery; the server is closing it.
+    stale: bool = False
+
+    @property
+    def idle_since(self) -> float:
+        """When the connection last had an activity delivered, or opened: what staleness counts from."""
+        return self.last_delivery_at if self.last_delivery_at is not None else self.connected_at
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -56,6 +67,7 @@ class Connection:
             "name": self.identity.name,
             "device": self.device_uuid,
             "remote": self.request.remote,
+            "user_agent": self.user_agent,
             "connected_at": ids.iso(self.connected_at),
             "authorized": self.authorized,
             "frames_sent": self.frames_sent,
@@ -65,6 +77,7 @@ class Connection:
             "client_pings_answered": self.client_pings_answered,
             "last_pong_at": ids.iso(self.last_pong_at) if self.last_pong_at else None,
             "last_client_ping_at": ids.iso(self.last_client_ping_at) if self.last_client_ping_at else None,
+            "last_delivery_at": ids.iso(self.last_delivery_at) if self.last_delivery_at else None,
         }
 
 
@@ -78,8 +91,9 @@ class Delivery:
     room_id: str
     author: str
     created: float
-    state: str = "pending"  # pending, delayed, delivered, blackholed, no_connection
+    state: str = "pending"  # pending, delayed, delivered, blackholed, stale, no_connection
     connections: int = 0
+    stale_connections: int = 0  # websockets on which a stale_after_idle fault swallowed it
     acked_at: float | None = None
 
     def to_json(self) -> dict[str, Any]:
@@ -92,6 +106,7 @@ class Delivery:
             "created": ids.iso(self.created),
             "state": self.state,
             "connections": self.connections,
+            "stale_connections": self.stale_connections,
             "acked": self.acked_at is not None,
             "acked_at": ids.iso(self.acked_at) if self.acked_at else None,
         }
@@ -104,6 +119,7 @@ class IdentityLog:
     authorizations: int = 0
     auth_failures: int = 0
     disconnects: int = 0
+    stale_closes: int = 0
     deliveries: deque[Delivery] = field(default_factory=lambda: deque(maxlen=MAX_EVENTS))
     unmatched_acks: deque[str] = field(default_factory=lambda: deque(maxlen=MAX_EVENTS))
 
@@ -114,6 +130,7 @@ class IdentityLog:
             "authorizations": self.authorizations,
             "auth_failures": self.auth_failures,
             "disconnects": self.disconnects,
+            "stale_closes": self.stale_closes,
             "delivered": sum(1 for d in self.deliveries if d.state == "delivered"),
             "acked": sum(1 for d in self.deliveries if d.acked_at is not None),
             "deliveries": [d.to_json() for d in self.deliveries],
@@ -169,6 +186,14 @@ class Hub:
 
     def open_connections(self, name: str | None = None) -> list[Connection]:
         return [c for c in self.connections.values() if name is None or c.identity.name == name]
+
+    def is_stale(self, conn: Connection, now: float | None = None) -> bool:
+        """Whether the connection's next delivery would be swallowed by a stale_after_idle fault."""
+        if conn.stale:
+            return True
+        fault = self.faults.get(conn.identity.name)
+        now = time.time() if now is None else now
+        return fault is not None and fault.is_stale(conn.user_agent, conn.idle_since, now)
 
     def drop(self, name: str, *, abrupt: bool = False) -> int:
         """Close the identity's websockets: with a close frame, or by cutting the TCP connection.
@@ -242,19 +267,37 @@ class Hub:
             delivery.state = "no_connection"
             log.info("no websocket of %s to deliver %s to", recipient.name, delivery.activity_id)
             return
+        now = time.time()
+        live = []
+        for conn in targets:
+            if self.is_stale(conn, now):
+                self._swallow_stale(conn, delivery)
+            else:
+                live.append(conn)
         payload = json.dumps(frame)
         sent = 0
-        for conn in targets:
+        for conn in live:
             try:
                 await conn.ws.send_str(payload)
             except (ConnectionError, RuntimeError) as exc:
                 log.info("delivery to %s failed: %s", conn.id, exc)
                 continue
             conn.frames_sent += 1
+            conn.last_delivery_at = time.time()
             sent += 1
         delivery.connections = sent
-        delivery.state = "delivered" if sent else "no_connection"
+        delivery.stale_connections = len(targets) - len(live)
+        delivery.state = "delivered" if sent else "stale" if delivery.stale_connections else "no_connection"
         log.info("delivered %s to %s on %d websocket(s)", delivery.activity_id, recipient.name, sent)
+
+    def _swallow_stale(self, conn: Connection, delivery: Delivery) -> None:
+        """The activity is not sent on a stale websocket; the server then closes it (once)."""
+        log.info("stale websocket %s of %s swallowed %s", conn.id, conn.identity.name, delivery.activity_id)
+        if conn.stale:
+            return
+        conn.stale = True
+        self.logs[conn.identity.name].stale_closes += 1
+        self._spawn(conn.ws.close(code=CLOSE_STALE, message=b"stale after idle"))
 
     def _frame(
         self,

@@ -12,6 +12,8 @@ import pytest
 
 # Importable by name whatever pytest's import mode; lab_support is a unique module name.
 sys.path.insert(0, str(Path(__file__).parent))
+# The emulator package, for tests of its rules without a server (it runs from lab/ the same way).
+sys.path.insert(0, str(Path(__file__).parents[2] / "lab"))
 
 from lab_support import (
     IDENTITIES,
@@ -81,13 +83,13 @@ def demo_venv(demo_wheel: Path) -> Callable[[VersionPair], DemoVenv]:
 
 
 @pytest.fixture
-def start_bot(tmp_path: Path) -> Iterator[Callable[[DemoVenv, Emulator], BotProcess]]:
-    """Run the demo bot (as barnacles) from a venv against an emulator; stopped at teardown."""
+def start_bot(tmp_path: Path) -> Iterator[Callable[..., BotProcess]]:
+    """Run the demo bot (as barnacles, or ``name=``) from a venv against an emulator; stopped at teardown."""
     running: list[BotProcess] = []
 
-    def start(venv: DemoVenv, emulator: Emulator) -> BotProcess:
-        log_path = tmp_path / f"bot-{venv.pair.key}-{uuid.uuid4().hex[:6]}.log"
-        bot = start_bot_process(venv, emulator, log_path)
+    def start(venv: DemoVenv, emulator: Emulator, name: str = "barnacles") -> BotProcess:
+        log_path = tmp_path / f"bot-{name}-{venv.pair.key}-{uuid.uuid4().hex[:6]}.log"
+        bot = start_bot_process(venv, emulator, log_path, name)
         running.append(bot)
         return bot
 

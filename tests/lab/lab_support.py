@@ -23,6 +23,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -51,6 +52,14 @@ IDENTITIES = [
         "email": "barnacles@webex.bot",
         "type": "bot",
         "display_name": "Barnacles",
+    },
+    {
+        # A second bot, for tests that run two bots (e.g. two version pairs) side by side.
+        "name": "toodles",
+        "token": "lab-token-toodles-0123456789abcdef",
+        "email": "toodles@webex.bot",
+        "type": "bot",
+        "display_name": "Toodles",
     },
     {
         "name": "probe",
@@ -364,3 +373,25 @@ def start_bot_process(venv: DemoVenv, emulator: Emulator, log_path: Path, name: 
     with log_path.open("wb") as log:
         proc = subprocess.Popen([str(venv.python), "-m", "botfleet_demo_bot"], stdout=log, stderr=log, env=env)
     return BotProcess(proc, log_path, TOKENS[name])
+
+
+def wait_authorized(emulator: Emulator, connects: int = 1, name: str = "barnacles") -> None:
+    """The bot logs its ready line when the socket opens, a moment before it sends the
+    authorization frame; until the emulator has that frame it delivers nothing."""
+    wait_for(
+        lambda: (
+            emulator.events(name)["authorizations"] >= connects
+            and any(c["authorized"] for c in emulator.connections(name))
+        ),
+        BOT_READY_TIMEOUT,
+        what=f"{name}'s websocket to authorize",
+    )
+
+
+def echo_round_trip(emulator: Emulator, bot: BotProcess, name: str = "barnacles") -> dict[str, Any]:
+    """Send ``echo <token>`` from the probe to bot ``name`` and return its reply, checked."""
+    token = f"hi-{uuid.uuid4().hex[:8]}"
+    sent = emulator.send("probe", f"echo {token}", to=name)
+    reply = wait_for(lambda: emulator.reply_to(sent, bot=name), REPLY_TIMEOUT, 0.2, f"the reply to 'echo {token}'")
+    assert reply["text"] == token, bot.log()
+    return reply

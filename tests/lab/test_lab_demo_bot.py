@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import subprocess
 import time
-import uuid
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
@@ -27,6 +26,8 @@ from lab_support import (
     DemoVenv,
     Emulator,
     VersionPair,
+    echo_round_trip,
+    wait_authorized,
     wait_for,
 )
 
@@ -37,27 +38,6 @@ GetVenv = Callable[[VersionPair], DemoVenv]
 # How long an unanswered message is given before the test calls it unanswered; a healthy bot
 # answers on loopback in well under a second.
 SILENCE = 5.0
-
-
-def wait_authorized(emulator: Emulator, connects: int = 1) -> None:
-    """The bot logs its ready line when the socket opens, a moment before it sends the
-    authorization frame; until the emulator has that frame it delivers nothing."""
-    wait_for(
-        lambda: (
-            emulator.events("barnacles")["authorizations"] >= connects
-            and any(c["authorized"] for c in emulator.connections("barnacles"))
-        ),
-        BOT_READY_TIMEOUT,
-        what="the bot's websocket to authorize",
-    )
-
-
-def echo_round_trip(emulator: Emulator, bot: BotProcess) -> dict:
-    token = f"hi-{uuid.uuid4().hex[:8]}"
-    sent = emulator.send("probe", f"echo {token}")
-    reply = wait_for(lambda: emulator.reply_to(sent), REPLY_TIMEOUT, 0.2, f"the reply to 'echo {token}'")
-    assert reply["text"] == token, bot.log()
-    return reply
 
 
 def assert_unanswered(emulator: Emulator, sent: dict, bot: BotProcess) -> None:

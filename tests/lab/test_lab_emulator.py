@@ -15,7 +15,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import aiohttp
 import pytest
-from lab_support import EMAILS, EMULATOR_PATH, TOKENS, Emulator, http, uuid_of, wait_for
+from lab_support import EMAILS, EMULATOR_PATH, IDENTITIES, TOKENS, Emulator, http, uuid_of, wait_for
 
 DEVICE = {"name": "python-spark-client", "deviceType": "DESKTOP", "model": "python", "systemVersion": "0.1"}
 SOCKET_TIMEOUT = 5.0
@@ -57,14 +57,21 @@ async def next_frame(ws: aiohttp.ClientWebSocketResponse, timeout: float = SOCKE
 
 
 async def authorized_socket(
-    session: aiohttp.ClientSession, emulator: Emulator, name: str = "barnacles"
+    session: aiohttp.ClientSession, emulator: Emulator, name: str = "barnacles", user_agent: str | None = None
 ) -> aiohttp.ClientWebSocketResponse:
     """Register a device and open its websocket the way webex_bot does (header + authorization frame)."""
     device = register(emulator, name)
     token = TOKENS[name]
-    ws = await session.ws_connect(device["webSocketUrl"], headers={"Authorization": f"Bearer {token}"})
+    headers = {"Authorization": f"Bearer {token}"}
+    if user_agent is not None:
+        headers["User-Agent"] = user_agent
+    ws = await session.ws_connect(device["webSocketUrl"], headers=headers)
     await ws.send_json({"id": str(uuid.uuid4()), "type": "authorization", "data": {"token": f"Bearer {token}"}})
-    await until(lambda: any(c["authorized"] for c in emulator.connections(name)), what="authorization")
+    device_id = device["url"].rsplit("/", 1)[1]
+    await until(
+        lambda: any(c["authorized"] and c["device"] == device_id for c in emulator.connections(name)),
+        what="authorization",
+    )
     return ws
 
 
@@ -73,7 +80,7 @@ def test_ready_line_names_the_real_port(emulator: Emulator) -> None:
     health = emulator.admin("GET", "health")
     assert health.status == 200
     assert health.body["status"] == "ok"
-    assert health.body["identities"] == 3
+    assert health.body["identities"] == len(IDENTITIES)
 
 
 @pytest.mark.parametrize(
@@ -337,13 +344,48 @@ def test_admin_faults_set_list_and_clear(emulator: Emulator) -> None:
 
 @pytest.mark.parametrize(
     "spec",
-    [{"mode": "nap"}, {"mode": "delay"}, {"mode": "delay", "seconds": -1}, {"mode": "rest_error", "status": 404}, []],
-    ids=["unknown-mode", "delay-without-seconds", "negative-delay", "rest-error-4xx", "not-an-object"],
+    [
+        {"mode": "nap"},
+        {"mode": "delay"},
+        {"mode": "delay", "seconds": -1},
+        {"mode": "rest_error", "status": 404},
+        [],
+        {"mode": "stale_after_idle"},
+        {"mode": "stale_after_idle", "seconds": True},
+        {"mode": "stale_after_idle", "seconds": 5, "user_agent": "websockets/(11"},
+        {"mode": "stale_after_idle", "seconds": 5, "user_agent": 11},
+        {"mode": "blackhole", "user_agent": "websockets/11"},
+    ],
+    ids=[
+        "unknown-mode",
+        "delay-without-seconds",
+        "negative-delay",
+        "rest-error-4xx",
+        "not-an-object",
+        "stale-without-seconds",
+        "stale-boolean-seconds",
+        "stale-broken-regex",
+        "stale-user-agent-not-a-string",
+        "user-agent-on-blackhole",
+    ],
 )
 def test_admin_rejects_invalid_faults(emulator: Emulator, spec: Any) -> None:
     reply = emulator.admin("POST", "faults/barnacles", spec)
     assert reply.status == 400
     assert emulator.admin("GET", "faults").body == {}
+
+
+def test_admin_stale_after_idle_is_set_listed_and_cleared(emulator: Emulator) -> None:
+    spec = {"mode": "stale_after_idle", "seconds": 8, "user_agent": r"^webex_bot/1\.0\."}
+    stored = emulator.admin("POST", "faults/barnacles", spec)
+    assert stored.status == 200
+    assert stored.body == {"name": "barnacles", **spec, "seconds": 8.0, "since": stored.body["since"]}
+    assert emulator.admin("GET", "faults").body == {"barnacles": {key: stored.body[key] for key in (*spec, "since")}}
+    without_agent = emulator.admin("POST", "faults/toodles", {"mode": "stale_after_idle", "seconds": 8})
+    assert without_agent.body["user_agent"] is None
+    cleared = emulator.admin("DELETE", "faults/barnacles")
+    assert cleared.body["cleared"]["user_agent"] == spec["user_agent"]
+    assert set(emulator.admin("GET", "faults").body) == {"toodles"}
 
 
 def test_admin_fault_for_unknown_identity_is_404(emulator: Emulator) -> None:
@@ -399,6 +441,69 @@ def test_delay_fault_holds_delivery(emulator: Emulator) -> None:
             await ws.close()
 
     run(scenario)
+
+
+def test_stale_after_idle_swallows_the_first_delivery_closes_the_socket_and_lets_the_next_through(
+    emulator: Emulator,
+) -> None:
+    async def scenario() -> None:
+        async with aiohttp.ClientSession() as session:
+            ws = await authorized_socket(session, emulator)
+            assert emulator.admin("POST", "faults/barnacles", {"mode": "stale_after_idle", "seconds": 1}).status == 200
+            await until(lambda: emulator.connections("barnacles")[0]["stale"], 3.0, "the socket to go stale")
+            # Nothing looks wrong: the socket is open and its pings are answered.
+            await ws.ping(b"still there?")
+            await until(lambda: emulator.connections("barnacles")[0]["client_pings_answered"] == 1, what="a pong")
+            emulator.send("probe", "echo first after idle")
+            message = await next_message(ws)
+            assert message.type is aiohttp.WSMsgType.CLOSE, message
+            assert ws.close_code == 1001
+
+            fresh = await authorized_socket(session, emulator)
+            assert [c["stale"] for c in emulator.connections("barnacles")] == [False]
+            emulator.send("probe", "echo second")
+            frame = await next_frame(fresh)
+            assert frame["data"]["activity"]["object"]["displayName"] == "echo second"
+            # The idle of a connection counts from its last delivered activity.
+            assert emulator.connections("barnacles")[0]["last_delivery_at"] is not None
+            await fresh.close()
+
+    run(scenario)
+    events = emulator.events("barnacles")
+    assert [(d["state"], d["connections"], d["stale_connections"]) for d in events["deliveries"]] == [
+        ("stale", 0, 1),
+        ("delivered", 1, 0),
+    ]
+    assert events["stale_closes"] == 1
+    assert events["connects"] == 2
+
+
+def test_stale_after_idle_selects_connections_by_user_agent(emulator: Emulator) -> None:
+    """Two sockets of one identity, with the websockets library's default User-Agents: only the
+    one the regex matches goes stale, and the activity still reaches the other."""
+    spec = {"mode": "stale_after_idle", "seconds": 1, "user_agent": r"websockets/11\."}
+
+    async def scenario() -> None:
+        async with aiohttp.ClientSession() as session:
+            old = await authorized_socket(session, emulator, user_agent="Python/3.11 websockets/11.0.3")
+            new = await authorized_socket(session, emulator, user_agent="Python/3.11 websockets/16.1")
+            assert emulator.admin("POST", "faults/barnacles", spec).status == 200
+            await until(lambda: any(c["stale"] for c in emulator.connections("barnacles")), 3.0, "a socket to go stale")
+            stale = {c["user_agent"]: c["stale"] for c in emulator.connections("barnacles")}
+            assert stale == {"Python/3.11 websockets/11.0.3": True, "Python/3.11 websockets/16.1": False}
+            emulator.send("probe", "echo after idle")
+            frame = await next_frame(new)
+            assert frame["data"]["activity"]["object"]["displayName"] == "echo after idle"
+            message = await next_message(old)
+            assert message.type is aiohttp.WSMsgType.CLOSE, message
+            await new.close()
+
+    run(scenario)
+    events = emulator.events("barnacles")
+    assert [(d["state"], d["connections"], d["stale_connections"]) for d in events["deliveries"]] == [
+        ("delivered", 1, 1)
+    ]
+    assert events["stale_closes"] == 1
 
 
 def test_state_file_keeps_history_across_a_restart(start_emulator: Callable[..., Emulator], tmp_path: Any) -> None:
