@@ -21,6 +21,7 @@ COLUMNS = (
     ("restart_pending", "restart pending"),
     ("canary", "canary mark"),
     ("last_probe", "last probe"),
+    ("lease", "lease"),
 )
 _TIMESTAMP = "%Y-%m-%dT%H:%M:%SZ"
 
@@ -31,6 +32,15 @@ def _age(at, now):
     except (TypeError, ValueError):
         return "?"
     return human_duration(max(0.0, (now - then).total_seconds())) + " ago"
+
+
+def _lease(lease):
+    """Who holds the bot's run lease, and until when; "-" when nobody does."""
+    if not isinstance(lease, dict) or not isinstance(lease.get("holder"), dict):
+        return "-"
+    holder = lease["holder"]
+    who = f"{holder.get('user') or '?'}@{holder.get('controller') or '?'}"
+    return f"{holder.get('playbook') or 'a run'} by {who} until {str(lease.get('expires') or '?')[11:16]}"
 
 
 def status_row(bot, now, packages):
@@ -62,6 +72,7 @@ def status_row(bot, now, packages):
         )
         if probe
         else "-",
+        "lease": _lease(bot.get("lease")),
     }
     versions = bot.get("packages") or {}
     row.update({name: versions.get(name) or "-" for name in packages})

@@ -86,3 +86,16 @@ def test_text_and_markdown_have_one_line_per_bot_and_aligned_columns():
     assert markdown[0] == "# botfleet status, 2026-11-28T07:00:00Z"
     assert sum(1 for line in markdown if line.startswith("| barnacles") or line.startswith("| toodles")) == 2
     assert report["json"]["bots"][0]["bot"] == "barnacles"
+
+
+def test_a_leased_bot_shows_its_holder():
+    from ansible_collections.botfleet.deploy.plugins.plugin_utils.report import status_row
+
+    lease = {
+        "holder": {"run_id": "ctl1:42:1", "controller": "ctl1", "pid": 42, "user": "alice", "playbook": "rollout.yml"},
+        "acquired": "2026-11-28T07:01:02Z",
+        "expires": "2026-11-28T08:01:02Z",
+    }
+    row = status_row({"bot": "jarvis", "lease": lease}, NOW, [])
+    assert row["lease"] == "rollout.yml by alice@ctl1 until 08:01"
+    assert status_row({"bot": "jarvis"}, NOW, [])["lease"] == "-"
