@@ -79,6 +79,7 @@ attributes:
     description: Reports whether the lease would be taken, renewed, broken or released, and its holder; writes nothing.
   diff_mode:
     support: none
+    description: The lease before and after the task is in the C(holder) and C(lease) results.
   action:
     support: full
     description: The identity of the run, and whether the run holding the lease is gone, are found on the controller.
