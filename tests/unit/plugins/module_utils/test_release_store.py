@@ -151,11 +151,17 @@ def test_a_release_whose_unit_was_edited_is_not_whole(store):
     assert store.problems("a" * 12) == [f"{store.path('a' * 12)}/{UNIT} was changed after the build"]
 
 
-def test_activate_refuses_a_damaged_release_and_changes_nothing(store, tmp_path):
-    units = tmp_path / "units"
-    units.mkdir()
+@pytest.fixture
+def units(store, tmp_path):
+    """A unit directory, and two whole releases a (unit A) and b (unit B) of the store's bot."""
+    path = tmp_path / "units"
+    path.mkdir()
     fake_release(store, "a" * 12, "1", unit_text="[Service]\nA\n")
     fake_release(store, "b" * 12, "2", unit_text="[Service]\nB\n")
+    return path
+
+
+def test_activate_refuses_a_damaged_release_and_changes_nothing(store, units):
     store.activate("a" * 12, "activated", str(units))
     shutil.rmtree(os.path.join(store.releases_dir, "b" * 12, "venv"))
     with pytest.raises(ReleaseError, match=r"is not whole: .*venv/bin/python is missing; nothing was switched"):
@@ -165,11 +171,7 @@ def test_activate_refuses_a_damaged_release_and_changes_nothing(store, tmp_path)
     assert store.read_state()["current"] == "a" * 12
 
 
-def test_activate_switches_link_unit_and_state_together(store, tmp_path):
-    units = tmp_path / "units"
-    units.mkdir()
-    fake_release(store, "a" * 12, "1", unit_text="[Service]\nA\n")
-    fake_release(store, "b" * 12, "2", unit_text="[Service]\nB\n")
+def test_activate_switches_link_unit_and_state_together(store, units):
     first = store.activate("a" * 12, "activated", str(units))
     assert first == {"previous": None, "switched": True, "unit_changed": True, "repaired": []}
     second = store.activate("b" * 12, "activated", str(units))
@@ -185,11 +187,7 @@ def test_activate_switches_link_unit_and_state_together(store, tmp_path):
     assert (units / UNIT).read_text() == "[Service]\nB\n"
 
 
-def test_activate_with_an_unwritable_state_file_puts_link_and_unit_back(store, tmp_path, monkeypatch):
-    units = tmp_path / "units"
-    units.mkdir()
-    fake_release(store, "a" * 12, "1", unit_text="[Service]\nA\n")
-    fake_release(store, "b" * 12, "2", unit_text="[Service]\nB\n")
+def test_activate_with_an_unwritable_state_file_puts_link_and_unit_back(store, units, monkeypatch):
     store.activate("a" * 12, "activated", str(units))
     real_write = release_module.write_json_atomic
 
