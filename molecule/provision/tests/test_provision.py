@@ -81,3 +81,17 @@ def test_bots_are_connected_and_logged_ready(host):
     for bot in bots_of(host):
         log = host.check_output(f"journalctl -u botfleet-{bot}.service --no-pager -o cat")
         assert f"{bot} connected: websocket open, listening for messages" in log
+
+
+def test_the_unit_and_environment_come_from_the_current_release(host):
+    for bot in bots_of(host):
+        release = f"/opt/botfleet/{bot}/current"
+        installed = host.file(f"/etc/systemd/system/botfleet-{bot}.service")
+        assert installed.content_string == host.file(f"{release}/botfleet-{bot}.service").content_string, bot
+        assert f"EnvironmentFile={release}/environment" in installed.content_string, bot
+        environment = host.file(f"{release}/environment").content_string
+        assert f'BOTFLEET_BOT_NAME="{bot}"' in environment, bot
+        # The secrets file holds the secrets only, and no release holds a secret.
+        assert "BOTFLEET_BOT_NAME" not in host.file(f"/etc/botfleet/{bot}.env").content_string, bot
+        files = f"/opt/botfleet/{bot}/releases/*/environment /opt/botfleet/{bot}/releases/*/*.service"
+        assert host.run(f"grep -l 'lab-{bot}-token' {files} /opt/botfleet/{bot}/releases/*/release.json").rc == 1, bot
