@@ -58,6 +58,8 @@ options:
     default: true
     version_added: 0.1.0
 notes:
+  - Any part of O(token) (8 characters or more) and any C(Bearer) value that an answer of the server quotes is
+    masked in messages and results, before a quote is shortened.
   - The module calls Webex from wherever it runs. Run it on the controller (C(delegate_to=localhost)) when
     the bots' hosts cannot reach Webex or should not hold the token.
 """
