@@ -12,7 +12,8 @@ answer is scrubbed of the token, of every prefix of it of 8 characters or more a
 masking needs the whole value and misses a cut-off one. Errors are raised outside of the handler of
 the exception that caused them, so they carry no cause or context; the header is never forwarded on a
 redirect (redirects are refused); a token that http.client would echo in its own error (whitespace,
-control characters) is refused up front.
+control characters) is refused up front; and http:// goes to loopback only, unless
+allow_insecure_http says otherwise.
 """
 
 from __future__ import annotations
@@ -145,6 +146,7 @@ def _uuid_part(rest_id):
 
 
 def _is_loopback(host):
+    """Whether ``host`` (a URL's host name) is this machine: localhost, 127.0.0.0/8 or ::1."""
     if host in ("localhost", "localhost.localdomain"):
         return True
     try:
@@ -203,6 +205,7 @@ class WebexClient:
         validate_certs=True,
         ca_path=None,
         use_proxy=True,
+        allow_insecure_http=False,
         label="the token",
         backoff=BACKOFF_BASE,
         deadline=None,
@@ -221,6 +224,12 @@ class WebexClient:
             )
         if parts.username is not None or parts.password is not None:
             raise WebexError("base_url must not hold credentials (user:password@); the token is the only one")
+        if parts.scheme == "http" and not _is_loopback(parts.hostname) and not allow_insecure_http:
+            raise WebexError(
+                f"base_url {quote(self.scrub(_hide_userinfo(base)))} is http:// to {parts.hostname}, which is not "
+                "this machine: the token would cross the network unencrypted. Use https:// (such as "
+                f"{DEFAULT_BASE_URL}), or set allow_insecure_http=true if the network to that host is trusted"
+            )
         self.base_url = base if base.endswith("/") else base + "/"
         self.shown_base_url = _hide_userinfo(self.base_url)
         if request_timeout is None or request_timeout <= 0:
@@ -459,6 +468,7 @@ def client_from_params(params, label, deadline=None, clock=time.monotonic, sleep
         validate_certs=params["validate_certs"],
         ca_path=params["ca_path"],
         use_proxy=params["use_proxy"],
+        allow_insecure_http=params.get("allow_insecure_http", False),
         label=label,
         deadline=deadline,
         clock=clock,
