@@ -13,6 +13,7 @@ import json
 import re
 import time
 
+from ansible_collections.botfleet.deploy.plugins.module_utils.scrub import Scrubber
 from ansible_collections.botfleet.deploy.plugins.module_utils.validate import unit_name_problem
 
 SHOW_PROPERTIES = (
@@ -45,10 +46,8 @@ def compile_patterns(patterns, option):
 
 
 def redact(line, secrets):
-    for secret in secrets or []:
-        if secret:
-            line = line.replace(secret, "********")
-    return line
+    """``line`` without the secrets and their prefixes of 8 characters or more (module_utils/scrub.py)."""
+    return Scrubber(secrets or ()).text(line)
 
 
 class HealthWatch:

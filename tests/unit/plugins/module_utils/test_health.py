@@ -76,6 +76,13 @@ def test_fail_pattern_in_the_journal_fails_and_is_redacted():
     ]
 
 
+def test_a_token_the_bot_logged_cut_short_is_redacted_too():
+    token = "NzA0ZDM3ZjMtYjNkYi00ZTM2LWE3YzYtZGQxN2Q0ZmQ2YjA4"
+    watch = HealthWatch(stable_for=0, fail_patterns=[re.compile("refused")], secrets=[token])
+    verdict, reason = watch.observe(props(started=0), [f"token {token[:20]}... refused"], now=30)
+    assert (verdict, reason) == ("failed", "journal lines match fail_patterns: token ********... refused")
+
+
 def test_ready_pattern_must_be_seen():
     watch = HealthWatch(stable_for=0, ready_pattern=re.compile("connected"))
     assert watch.observe(props(started=0), ["starting"], now=5) == (
