@@ -20,6 +20,8 @@ options:
     description:
       - Base URL of the Webex REST API.
       - Point it at a local Webex emulator for a lab, for example V(http://127.0.0.1:8790/v1/).
+      - C(http://) is refused unless the host is this machine (V(localhost), 127.0.0.0/8 or V(::1)) or
+        O(allow_insecure_http=true), because the token would cross the network unencrypted.
       - Loopback URLs never go through a proxy, whatever O(use_proxy) says.
     type: str
     default: https://webexapis.com/v1/
@@ -57,7 +59,17 @@ options:
     type: bool
     default: true
     version_added: 0.1.0
+  allow_insecure_http:
+    description:
+      - Accept an C(http://) O(base_url) whose host is not this machine, for example a Webex emulator on another
+        host of a trusted lab network. The token then crosses that network unencrypted.
+      - C(http://) to loopback is always accepted; C(https://) needs no such option.
+    type: bool
+    default: false
+    version_added: 0.2.0
 notes:
+  - Any part of O(token) (8 characters or more) and any C(Bearer) value that an answer of the server quotes is
+    masked in messages and results, before a quote is shortened.
   - The module calls Webex from wherever it runs. Run it on the controller (C(delegate_to=localhost)) when
     the bots' hosts cannot reach Webex or should not hold the token.
 """

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from ansible.errors import AnsibleFilterError
 
+from ansible_collections.botfleet.deploy.plugins.module_utils.validate import role_value_problems
 from ansible_collections.botfleet.deploy.plugins.plugin_utils.gate import (
     GateError,
     canary_check,
@@ -40,6 +41,17 @@ def _canary_check(bots, soak):
         raise AnsibleFilterError(f"botfleet_canary_soak: {exc}") from exc
 
 
+def unit_value_problems(values, secrets=None):
+    """Problems of the bot role's variables that reach its unit and paths (module_utils/validate.py)."""
+    if not isinstance(values, dict):
+        raise AnsibleFilterError("unit_value_problems expects a mapping of role variable name to value")
+    secret_keys = list(secrets) if isinstance(secrets, (dict, list, tuple)) else []
+    try:
+        return role_value_problems(values, secret_keys)
+    except ValueError as exc:
+        raise AnsibleFilterError(f"unit_value_problems: {exc}") from exc
+
+
 class FilterModule:
     def filters(self):
         return {
@@ -54,4 +66,5 @@ class FilterModule:
             "rollback_outcome": rollback_outcome,
             "failure_reason": failure_reason,
             "rollout_stop_reason": rollout_stop_reason,
+            "unit_value_problems": unit_value_problems,
         }

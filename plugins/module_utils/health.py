@@ -13,6 +13,9 @@ import json
 import re
 import time
 
+from ansible_collections.botfleet.deploy.plugins.module_utils.scrub import Scrubber
+from ansible_collections.botfleet.deploy.plugins.module_utils.validate import unit_name_problem
+
 SHOW_PROPERTIES = (
     "Id",
     "LoadState",
@@ -43,10 +46,8 @@ def compile_patterns(patterns, option):
 
 
 def redact(line, secrets):
-    for secret in secrets or []:
-        if secret:
-            line = line.replace(secret, "********")
-    return line
+    """``line`` without the secrets and their prefixes of 8 characters or more (module_utils/scrub.py)."""
+    return Scrubber(secrets or ()).text(line)
 
 
 class HealthWatch:
@@ -149,13 +150,18 @@ class UnitObserver:
     """Reads a unit's state and the journal lines of its current invocation."""
 
     def __init__(self, run_command, unit):
+        problem = unit_name_problem(unit, "unit")
+        if problem:
+            raise HealthError(problem)
         self.run_command = run_command
         self.unit = unit
         self.cursor = None
         self.invocation = None
 
     def properties(self):
-        rc, out, err = self.run_command(["systemctl", "show", self.unit, "--property=" + ",".join(SHOW_PROPERTIES)])
+        # '--': a unit name may start with '-' (-.mount) and must never be read as an option.
+        argv = ["systemctl", "show", "--property=" + ",".join(SHOW_PROPERTIES), "--", self.unit]
+        rc, out, err = self.run_command(argv)
         if rc != 0:
             raise HealthError(f"systemctl show {self.unit} failed (rc={rc}): {err.strip()}")
         props = parse_show(out)
@@ -206,8 +212,8 @@ def watch_unit(run_command, params, clock=None, sleep=None):
     sleep = sleep or time.sleep
     if params["timeout"] < 0 or params["stable_for"] < 0 or params["poll_interval"] <= 0:
         raise HealthError("timeout and stable_for must be >= 0 and poll_interval > 0")
-    watch = build_watch(params)
     observer = UnitObserver(run_command, params["unit"])
+    watch = build_watch(params)
     started = clock()
     while True:
         props = observer.properties()

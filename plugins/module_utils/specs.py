@@ -103,6 +103,7 @@ def webex_common_spec():
         "validate_certs": {"type": "bool", "default": True},
         "ca_path": {"type": "path"},
         "use_proxy": {"type": "bool", "default": True},
+        "allow_insecure_http": {"type": "bool", "default": False},
     }
 
 

@@ -18,6 +18,7 @@ import stat
 import time
 
 from ansible_collections.botfleet.deploy.plugins.module_utils.health import parse_show
+from ansible_collections.botfleet.deploy.plugins.module_utils.validate import unit_name_problem
 
 # Runs inside the venv's own interpreter, once per call, and prints one JSON
 # document. It must keep working on every Python a bot may use (3.8+).
@@ -247,7 +248,11 @@ def unit_process(run_command, unit, distributions, switches, proc="/proc", files
 
     ``files`` is a file_info() result: a file changed after the process started counts too.
     """
-    rc, out, err = run_command(["systemctl", "show", unit, "--property=" + ",".join(UNIT_PROPERTIES)])
+    problem = unit_name_problem(unit, "unit")
+    if problem:
+        raise VenvError(problem)
+    # '--': a unit name may start with '-' (-.mount) and must never be read as an option.
+    rc, out, err = run_command(["systemctl", "show", "--property=" + ",".join(UNIT_PROPERTIES), "--", unit])
     if rc != 0:
         raise VenvError(f"systemctl show {unit} failed (rc={rc}): {err.strip()}")
     props = parse_show(out)

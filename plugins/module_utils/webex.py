@@ -5,10 +5,15 @@
 Standard library only (urllib): it runs on the target, usually the controller through
 ``delegate_to: localhost``. Every failure becomes a WebexError whose message a user can act on.
 
-The token lives in one request header and nowhere else. urllib's exceptions name the URL and the
-status only, but messages are scrubbed of the token anyway, exceptions are re-raised without their
-cause, the header is never forwarded on a redirect (redirects are refused), and a token that
-http.client would echo in its own error (whitespace, control characters) is refused up front.
+The token lives in one request header and nowhere else. A server can still echo it (a proxy, a
+captive portal, a misconfigured emulator answering with the request's headers), so every text of an
+answer is scrubbed of the token, of every prefix of it of 8 characters or more and of any
+``Bearer <anything>`` (module_utils/scrub.py) *before* it is cut for a message: Ansible's no_log
+masking needs the whole value and misses a cut-off one. Errors are raised outside of the handler of
+the exception that caused them, so they carry no cause or context; the header is never forwarded on a
+redirect (redirects are refused); a token that http.client would echo in its own error (whitespace,
+control characters) is refused up front; and http:// goes to loopback only, unless
+allow_insecure_http says otherwise.
 """
 
 from __future__ import annotations
@@ -30,6 +35,8 @@ import urllib.error
 import urllib.parse
 import urllib.request
 
+from ansible_collections.botfleet.deploy.plugins.module_utils.scrub import BEARER, MASK, Scrubber
+
 DEFAULT_BASE_URL = "https://webexapis.com/v1/"
 # Where a probe or a notification goes; exactly one is given.
 TARGETS = ("room_id", "to_person_email", "to_person_id")
@@ -44,7 +51,6 @@ POLL_PAGE_SIZE = 50
 FIRST_POLL_DELAY = 0.25
 MIN_REQUEST_TIMEOUT = 1.0
 MAX_QUOTE = 200
-MASK = "********"
 
 
 class WebexError(Exception):
@@ -140,6 +146,7 @@ def _uuid_part(rest_id):
 
 
 def _is_loopback(host):
+    """Whether ``host`` (a URL's host name) is this machine: localhost, 127.0.0.0/8 or ::1."""
     if host in ("localhost", "localhost.localdomain"):
         return True
     try:
@@ -155,6 +162,13 @@ def _hide_userinfo(url):
     host = parts.hostname or ""
     netloc = f"{MASK}@{host}" + (f":{parts.port}" if parts.port else "")
     return urllib.parse.urlunsplit(parts._replace(netloc=netloc))
+
+
+def token_scrubber(params):
+    """The scrubber of a module's results and messages: its token (as given and stripped), its prefixes,
+    and any ``Bearer <anything>``."""
+    token = params.get("token") or ""
+    return Scrubber([token, token.strip()], [BEARER])
 
 
 def check_token(token, label):
@@ -191,6 +205,7 @@ class WebexClient:
         validate_certs=True,
         ca_path=None,
         use_proxy=True,
+        allow_insecure_http=False,
         label="the token",
         backoff=BACKOFF_BASE,
         deadline=None,
@@ -199,15 +214,22 @@ class WebexClient:
     ):
         self.label = label
         self._token = check_token(token, label)
+        self._scrubber = Scrubber([self._token], [BEARER])
         base = (base_url or "").strip()
         parts = urllib.parse.urlsplit(base)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise WebexError(
                 f"base_url must be an http:// or https:// URL such as {DEFAULT_BASE_URL}, "
-                f"not {quote(_hide_userinfo(base))}"
+                f"not {quote(self.scrub(_hide_userinfo(base)))}"
             )
         if parts.username is not None or parts.password is not None:
             raise WebexError("base_url must not hold credentials (user:password@); the token is the only one")
+        if parts.scheme == "http" and not _is_loopback(parts.hostname) and not allow_insecure_http:
+            raise WebexError(
+                f"base_url {quote(self.scrub(_hide_userinfo(base)))} is http:// to {parts.hostname}, which is not "
+                "this machine: the token would cross the network unencrypted. Use https:// (such as "
+                f"{DEFAULT_BASE_URL}), or set allow_insecure_http=true if the network to that host is trusted"
+            )
         self.base_url = base if base.endswith("/") else base + "/"
         self.shown_base_url = _hide_userinfo(self.base_url)
         if request_timeout is None or request_timeout <= 0:
@@ -242,8 +264,9 @@ class WebexClient:
             return ssl.create_default_context(capath=ca_path)
         return ssl.create_default_context(cafile=ca_path or None)
 
-    def scrub(self, text):
-        return str(text).replace(self._token, MASK)
+    def scrub(self, value):
+        """``value`` (a text, or a dict or list of them) without the token, its prefixes or a Bearer value."""
+        return self._scrubber(value)
 
     def remaining(self):
         """Seconds left before ``deadline``; None without one."""
@@ -289,25 +312,25 @@ class WebexClient:
         while True:
             attempts += 1
             self.attempts += 1
-            try:
-                return self._once(method, url, data, call)
-            except _Transient as answer:
-                delay = retry_delay(attempts - 1, answer.retry_after, self.backoff)
-                gave_up = self._give_up(attempts, delay, answer.retry_after)
-                if gave_up:
-                    times = "once" if attempts == 1 else f"{attempts} times"
-                    message = (
-                        f"Webex answered {answer.status} to {call} {times}"
-                        f"{_detail(answer.message, answer.tracking_id)}; {gave_up}"
-                    )
-                    raise WebexError(
-                        self.scrub(message), status=answer.status, attempts=attempts, tracking_id=answer.tracking_id
-                    ) from None
-                self.waits.append(delay)
-                self._sleep(delay)
-            except WebexError as exc:
-                exc.attempts = attempts
-                raise
+            answer = self._once(method, url, data, call)
+            if isinstance(answer, WebexError):
+                answer.attempts = attempts
+                raise answer
+            if not isinstance(answer, _Transient):
+                return answer
+            delay = retry_delay(attempts - 1, answer.retry_after, self.backoff)
+            gave_up = self._give_up(attempts, delay, answer.retry_after)
+            if gave_up:
+                times = "once" if attempts == 1 else f"{attempts} times"
+                message = (
+                    f"Webex answered {answer.status} to {call} {times}"
+                    f"{_detail(answer.message, answer.tracking_id)}; {gave_up}"
+                )
+                raise WebexError(
+                    self.scrub(message), status=answer.status, attempts=attempts, tracking_id=answer.tracking_id
+                )
+            self.waits.append(delay)
+            self._sleep(delay)
 
     def _give_up(self, attempts, delay, retry_after):
         """Why not to retry now (a sentence), or None to retry after ``delay``."""
@@ -327,6 +350,11 @@ class WebexClient:
         return min(self.request_timeout, max(remaining, MIN_REQUEST_TIMEOUT))
 
     def _once(self, method, url, data, call):
+        """The decoded JSON answer, or the _Transient or WebexError to handle.
+
+        Errors are returned, not raised: raised from here they would carry the urllib or http.client
+        exception (whose text can hold the server's words) as their context.
+        """
         request = urllib.request.Request(url, data=data, method=method)  # noqa: S310 (scheme checked in __init__)
         # Unredirected: urllib must never copy the token onto another request.
         request.add_unredirected_header("Authorization", "Bearer " + self._token)
@@ -338,22 +366,26 @@ class WebexClient:
             with self._opener.open(request, timeout=timeout) as reply:
                 payload = reply.read()
         except urllib.error.HTTPError as exc:
-            raise self._http_error(exc, call) from None
+            return self._http_error(exc, call)
         except urllib.error.URLError as exc:
-            raise WebexError(self.scrub(self._unreachable(exc.reason, call, timeout))) from None
+            return WebexError(self.scrub(self._unreachable(exc.reason, call, timeout)))
         except (TimeoutError, socket.timeout):  # noqa: UP041 - distinct before Python 3.10 (targets)
-            raise WebexError(self.scrub(f"no answer from {self.shown_base_url} within {timeout:g}s ({call})")) from None
+            return WebexError(self.scrub(f"no answer from {self.shown_base_url} within {timeout:g}s ({call})"))
         except (OSError, http.client.HTTPException, ValueError) as exc:
-            raise WebexError(self.scrub(f"{call} failed: {type(exc).__name__}: {exc}")) from None
+            # http.client puts a server's bad status line into BadStatusLine's text.
+            return WebexError(self.scrub(f"{call} failed: {type(exc).__name__}: {quote(self.scrub(str(exc)))}"))
         if not payload:
             return {}
         try:
             return json.loads(payload.decode("utf-8"))
         except ValueError:
-            raise WebexError(
-                f"{call} answered something other than JSON ({quote(payload.decode('utf-8', 'replace'), 80)}); "
+            shown = quote(self.scrub(payload.decode("utf-8", "replace")), 80)
+        return WebexError(
+            self.scrub(
+                f"{call} answered something other than JSON ({shown}); "
                 f"is base_url the Webex REST API (such as {DEFAULT_BASE_URL})?"
-            ) from None
+            )
+        )
 
     def _http_error(self, exc, call):
         """The exception to raise for an HTTP error answer: _Transient (retried) or WebexError."""
@@ -365,8 +397,9 @@ class WebexClient:
         finally:
             exc.close()
         message, tracking_id = _error_body(raw)
-        message = message or exc.reason or ""
-        tracking_id = tracking_id or exc.headers.get("trackingid")
+        # The body, the reason phrase and the headers are the server's words: scrubbed before any use.
+        message = self.scrub(message or exc.reason or "")
+        tracking_id = self.scrub(tracking_id or exc.headers.get("trackingid"))
         if status in TRANSIENT_STATUSES:
             return _Transient(status, message, tracking_id, retry_after_seconds(exc.headers.get("Retry-After")))
         detail = _detail(message, tracking_id)
@@ -380,7 +413,7 @@ class WebexClient:
         elif status == 404:
             text = f"{call}: not found (404){detail}"
         elif 300 <= status < 400:
-            location = _hide_userinfo(exc.headers.get("Location") or "elsewhere")
+            location = _hide_userinfo(self.scrub(exc.headers.get("Location") or "elsewhere"))
             text = f"{call} was redirected ({status}) to {location}; set base_url to the API's final address"
         else:
             text = f"Webex refused {call} ({status}){detail}"
@@ -435,6 +468,7 @@ def client_from_params(params, label, deadline=None, clock=time.monotonic, sleep
         validate_certs=params["validate_certs"],
         ca_path=params["ca_path"],
         use_proxy=params["use_proxy"],
+        allow_insecure_http=params.get("allow_insecure_http", False),
         label=label,
         deadline=deadline,
         clock=clock,
@@ -460,7 +494,7 @@ def post_notification(client, params):
         to_person_id=params.get("to_person_id"),
         markdown=markdown,
     )
-    return {"message_id": sent.get("id"), "room_id": sent.get("roomId")}
+    return client.scrub({"message_id": sent.get("id"), "room_id": sent.get("roomId")})
 
 
 class Probe:
@@ -516,7 +550,17 @@ class Probe:
         )
 
     def run(self):
-        """Probe; return the report, or raise WebexError (timeout, refused token, unreachable API)."""
+        """Probe; return the report, or raise WebexError (timeout, refused token, unreachable API).
+
+        The report (also ``self.report`` after a failure) quotes the bot and Webex, so it is scrubbed.
+        """
+        try:
+            self._run()
+        finally:
+            self.report = self.client.scrub(self.report)
+        return dict(self.report)
+
+    def _run(self):
         params = self.params
         started = self._clock()
         self.client.deadline = started + params["timeout"]
@@ -541,10 +585,10 @@ class Probe:
                     reply_message_id=reply.get("id"),
                     reply_delay=_seconds_between(sent_at, parse_time(reply.get("created"))),
                 )
-                return dict(report)
+                return
             last = replies[0] if replies else last
             if self.client.remaining() <= 0:
-                raise WebexError(self._timeout_message(last, messages))
+                raise WebexError(self.client.scrub(self._timeout_message(last, messages)))
 
     def _send(self):
         params = self.params
@@ -571,14 +615,18 @@ class Probe:
     def _timeout_message(self, last, messages):
         text = f"no reply from bot {self.bot} matching '{self.params['expect']}' within {self.params['timeout']}s; "
         if last is not None:
-            return text + f"last reply seen: {quote(_text_of(last))}"
+            return text + f"last reply seen: {self._quote(last)}"
         earlier = [m for m in messages if authored_by(m, self.bot_email, self.bot_id)]
         if earlier:
             return text + (
                 f"last reply seen: none since the probe was sent (the bot's last message in the room is from "
-                f"{earlier[0].get('created')}: {quote(_text_of(earlier[0]))})"
+                f"{earlier[0].get('created')}: {self._quote(earlier[0])})"
             )
         return text + "last reply seen: none (the bot has never written in this room)"
+
+    def _quote(self, message):
+        """A message's text for the timeout message, scrubbed before it is cut."""
+        return quote(self.client.scrub(_text_of(message)))
 
 
 def authored_by(message, bot_email=None, bot_id=None):

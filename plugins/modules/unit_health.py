@@ -49,7 +49,8 @@ options:
     version_added: 0.1.0
   redact:
     description:
-      - Strings (such as tokens) to mask in every returned journal line.
+      - Strings (such as tokens) to mask in every returned journal line, with every prefix of them of 8 characters
+        or more (a token the bot logged cut short).
     type: list
     elements: str
     default: []

@@ -82,6 +82,7 @@ from ansible_collections.botfleet.deploy.plugins.module_utils.webex import (
     client_from_params,
     describe_target,
     post_notification,
+    token_scrubber,
 )
 
 
@@ -92,16 +93,17 @@ def main():
         required_one_of=[TARGETS],
         supports_check_mode=True,
     )
+    # no_log masks the whole token only; the scrubber also masks any part of it an answer quoted.
+    scrub = token_scrubber(module.params)
     try:
         client = client_from_params(module.params, "the notify token")
         if module.check_mode:
-            module.exit_json(
-                changed=True, message_id=None, room_id=None, msg=f"would post to {describe_target(module.params)}"
-            )
+            where = describe_target(module.params)
+            module.exit_json(changed=True, message_id=None, room_id=None, msg=scrub(f"would post to {where}"))
         result = post_notification(client, module.params)
     except WebexError as exc:
-        module.fail_json(msg=str(exc))
-    module.exit_json(changed=True, **result)
+        module.fail_json(msg=scrub(str(exc)))
+    module.exit_json(changed=True, **scrub(result))
 
 
 if __name__ == "__main__":

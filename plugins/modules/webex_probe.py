@@ -178,7 +178,7 @@ attempts:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.botfleet.deploy.plugins.module_utils.specs import webex_probe_spec
-from ansible_collections.botfleet.deploy.plugins.module_utils.webex import TARGETS, Probe, WebexError
+from ansible_collections.botfleet.deploy.plugins.module_utils.webex import TARGETS, Probe, WebexError, token_scrubber
 
 
 def main():
@@ -188,17 +188,19 @@ def main():
         required_one_of=[TARGETS],
         supports_check_mode=True,
     )
+    # no_log masks the whole token only; the scrubber also masks any part of it an answer quoted.
+    scrub = token_scrubber(module.params)
     try:
         probe = Probe(module.params)
     except WebexError as exc:
-        module.fail_json(msg=str(exc))
+        module.fail_json(msg=scrub(str(exc)))
     if module.check_mode:
-        module.exit_json(changed=False, skipped=True, msg=f"check mode: the probe would {probe.describe()}")
+        module.exit_json(changed=False, skipped=True, msg=scrub(f"check mode: the probe would {probe.describe()}"))
     try:
         report = probe.run()
     except WebexError as exc:
-        module.fail_json(msg=str(exc), **probe.report)
-    module.exit_json(changed=False, msg=f"bot {probe.bot} answered in {report['latency']:g}s", **report)
+        module.fail_json(**scrub(dict(probe.report, msg=str(exc))))
+    module.exit_json(**scrub(dict(report, changed=False, msg=f"bot {probe.bot} answered in {report['latency']:g}s")))
 
 
 if __name__ == "__main__":

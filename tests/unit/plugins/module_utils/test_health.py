@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getopt
 import re
 
 import pytest
@@ -9,6 +10,7 @@ import pytest
 from ansible_collections.botfleet.deploy.plugins.module_utils.health import (
     HealthError,
     HealthWatch,
+    UnitObserver,
     build_watch,
     compile_patterns,
     message_text,
@@ -74,6 +76,13 @@ def test_fail_pattern_in_the_journal_fails_and_is_redacted():
     ]
 
 
+def test_a_token_the_bot_logged_cut_short_is_redacted_too():
+    token = "NzA0ZDM3ZjMtYjNkYi00ZTM2LWE3YzYtZGQxN2Q0ZmQ2YjA4"
+    watch = HealthWatch(stable_for=0, fail_patterns=[re.compile("refused")], secrets=[token])
+    verdict, reason = watch.observe(props(started=0), [f"token {token[:20]}... refused"], now=30)
+    assert (verdict, reason) == ("failed", "journal lines match fail_patterns: token ********... refused")
+
+
 def test_ready_pattern_must_be_seen():
     watch = HealthWatch(stable_for=0, ready_pattern=re.compile("connected"))
     assert watch.observe(props(started=0), ["starting"], now=5) == (
@@ -125,3 +134,70 @@ def test_build_watch_without_a_ready_pattern(ready):
 def test_build_watch_with_a_bad_ready_pattern():
     with pytest.raises(HealthError, match="ready_pattern"):
         build_watch({"stable_for": 0, "fail_patterns": [], "ready_pattern": "[", "redact": []})
+
+
+# systemctl's own option table (systemd 252, a subset): getopt_long permutes, so an argument that starts
+# with '-' anywhere before '--' is an option, whatever its position.
+SYSTEMCTL_SHORT = "ht:p:P:alqH:M:n:o:ir"
+SYSTEMCTL_LONG = ["help", "version", "type=", "property=", "all", "user", "system", "host=", "machine=", "root="]
+
+
+class FakeSystemctl:
+    """Parses argv as systemctl does and answers ``show`` for the units it was given."""
+
+    def __init__(self):
+        self.parsed = []
+
+    def __call__(self, argv):
+        try:
+            options, args = getopt.gnu_getopt(argv[1:], SYSTEMCTL_SHORT, SYSTEMCTL_LONG)
+        except getopt.GetoptError as exc:
+            return 1, "", f"systemctl: {exc}"
+        self.parsed.append((options, args))
+        units = args[1:]
+        if not units:
+            return 0, "Version=252\n", ""
+        return 0, f"Id={units[0]}\nLoadState=loaded\nActiveState=active\nSubState=running\n", ""
+
+
+@pytest.mark.parametrize("unit", ["-H", "--help", "--user", "-all", "-.mount", "botfleet-barnacles.service"])
+def test_the_unit_name_is_never_taken_as_an_option(unit):
+    systemctl = FakeSystemctl()
+    props = UnitObserver(systemctl, unit).properties()
+    options, args = systemctl.parsed[0]
+    assert args == ["show", unit]
+    assert [name for name, _value in options] == ["--property"]
+    assert props["Id"] == unit
+
+
+@pytest.mark.parametrize(
+    "unit",
+    [
+        "botfleet-barnacles.service\n",
+        "a b.service",
+        "../etc/passwd",
+        "bot*.service",
+        "a@b@c.service",
+        "",
+        "x" * 256,
+        "bot;id.service",
+        "bot$(id).service",
+    ],
+)
+def test_a_unit_name_systemd_would_not_take_is_refused_before_systemctl_runs(unit):
+    systemctl = FakeSystemctl()
+    with pytest.raises(HealthError, match="is not a systemd unit name: use letters, digits") as caught:
+        watch_unit(
+            systemctl,
+            {
+                "timeout": 0,
+                "stable_for": 0,
+                "poll_interval": 1,
+                "fail_patterns": [],
+                "ready_pattern": None,
+                "redact": [],
+                "unit": unit,
+            },
+        )
+    assert "\n" not in str(caught.value)
+    assert systemctl.parsed == []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -20,6 +21,7 @@ from ansible_collections.botfleet.deploy.plugins.module_utils.venv import (
     probe,
     process_start_time,
     symlink_switches,
+    unit_process,
     venv_state,
 )
 
@@ -194,3 +196,18 @@ def test_gather_reports_the_files_even_without_a_venv(tmp_path):
     facts = gather(run_command, str(tmp_path / "venv"), files=[str(unit_file)])
     assert facts["exists"] is False
     assert facts["files"][str(unit_file)]["checksum"] == checksum_s("[Service]\n")
+
+
+@pytest.mark.skipif(shutil.which("systemctl") is None, reason="needs the real systemctl (systemd need not run)")
+@pytest.mark.parametrize("unit", ["--version", "-h"])
+def test_a_unit_named_like_an_option_reaches_systemctl_as_a_unit(unit):
+    # Without '--', `systemctl show --version --property=...` prints systemd's version and succeeds, so the
+    # unit looked present. With it, systemctl looks the unit up (or fails without systemd): an error either way.
+    with pytest.raises(VenvError, match=f"(unit {unit} does not exist on this host|systemctl show {unit} failed)"):
+        unit_process(run_command, unit, {}, {})
+
+
+@pytest.mark.parametrize("unit", ["botfleet-barnacles.service\nExecStart=/bin/sh", "*", "a/b.service", "-x y"])
+def test_gather_refuses_a_unit_name_systemd_would_not_take(tmp_path, unit):
+    with pytest.raises(VenvError, match="is not a systemd unit name"):
+        gather(run_command, str(tmp_path / "venv"), units=[unit])

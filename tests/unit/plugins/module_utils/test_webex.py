@@ -171,6 +171,49 @@ def test_base_url_must_be_http(base_url):
         WebexClient(PROBE_TOKEN, base_url=base_url)
 
 
+@pytest.mark.parametrize(
+    "base_url",
+    [
+        "http://127.0.0.1:8790/v1/",
+        "http://127.42.0.9/v1/",
+        "http://[::1]:8790/v1/",
+        "http://localhost:8790/v1/",
+        "http://LocalHost/v1/",
+        "https://webexapis.com/v1/",
+        "https://10.0.0.5/v1/",
+    ],
+)
+def test_http_goes_to_loopback_only_and_https_anywhere(base_url):
+    assert WebexClient(PROBE_TOKEN, base_url=base_url).base_url == base_url
+
+
+@pytest.mark.parametrize(
+    "base_url",
+    [
+        "http://webexapis.com/v1/",
+        "http://10.0.0.5:8790/v1/",
+        "http://0.0.0.0:8790/v1/",
+        "http://127.0.0.1.nip.io/v1/",
+        "http://localhost.example.com/v1/",
+        "http://[::ffff:10.0.0.5]/v1/",
+        "HTTP://webexapis.com/v1/",
+    ],
+)
+def test_http_to_another_host_is_refused_with_what_to_change(base_url):
+    with pytest.raises(WebexError) as caught:
+        WebexClient(PROBE_TOKEN, base_url=base_url)
+    message = str(caught.value)
+    assert "which is not this machine: the token would cross the network unencrypted" in message
+    assert "Use https:// (such as https://webexapis.com/v1/), or set allow_insecure_http=true" in message
+    assert PROBE_TOKEN not in shown(caught.value)
+
+
+def test_allow_insecure_http_accepts_http_to_another_host():
+    assert WebexClient(PROBE_TOKEN, base_url="http://10.0.0.5:8790/v1", allow_insecure_http=True).base_url == (
+        "http://10.0.0.5:8790/v1/"
+    )
+
+
 def test_base_url_must_not_hold_credentials():
     with pytest.raises(WebexError, match="base_url must not hold credentials") as caught:
         WebexClient(PROBE_TOKEN, base_url="http://user:hunter2@127.0.0.1/v1")

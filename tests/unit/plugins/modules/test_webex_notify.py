@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import sys
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -109,3 +111,50 @@ def test_exactly_one_target(notify):
     result = notify()
     assert result["failed"] is True
     assert "one of the following is required: room_id, to_person_email, to_person_id" in result["msg"]
+
+
+def test_http_to_another_host_is_refused_before_anything_is_sent(notify):
+    result = notify(room_id="room", base_url="http://192.0.2.10:8790/v1/")
+    assert result["failed"] is True
+    assert result["msg"] == (
+        "base_url 'http://192.0.2.10:8790/v1/' is http:// to 192.0.2.10, which is not this machine: the token "
+        "would cross the network unencrypted. Use https:// (such as https://webexapis.com/v1/), or set "
+        "allow_insecure_http=true if the network to that host is trusted"
+    )
+
+
+def test_allow_insecure_http_accepts_it(notify):
+    result = notify(check=True, room_id="room", base_url="http://192.0.2.10:8790/v1/", allow_insecure_http=True)
+    assert result.get("failed") is not True, result
+    assert result["msg"] == "would post to room room"
+
+
+def test_a_server_that_echoes_the_token_cut_short_leaks_no_part_of_it(run_module, tmp_path):
+    # A real HTTP server on loopback that answers with the request's Authorization header, cut at 70.
+    token = "MzU0NmU0ZjQtNzYxYS00ZDc3LWE1MjMtYjg0ZDFlYTg4ZGE1YjQxZDM1NmMtZjhk_PF84_4c3e2e8b-23d1"
+
+    class Echo(BaseHTTPRequestHandler):
+        def do_POST(self):
+            body = f"<html>{self.headers.get('Authorization', '')[:70]}</html>".encode()
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Echo)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        base = f"http://127.0.0.1:{server.server_address[1]}/v1/"
+        result = run_module(
+            "botfleet.deploy.webex_notify", {"token": token, "base_url": base, "room_id": "r", "markdown": "hi"}
+        )
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert result["failed"] is True
+    assert result["msg"].startswith(f"POST {base}messages answered something other than JSON ('<html>Bearer ********")
+    shown = json.dumps(result)
+    assert [token[i : i + 8] for i in range(len(token) - 7) if token[i : i + 8] in shown] == []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from ansible.errors import AnsibleFilterError
 
 from ansible_collections.botfleet.deploy.plugins.filter.botfleet import FilterModule
 from ansible_collections.botfleet.deploy.plugins.plugin_utils.inputs import (
@@ -69,4 +70,28 @@ def test_filters_are_registered():
         "rollback_outcome",
         "failure_reason",
         "rollout_stop_reason",
+        "unit_value_problems",
     }
+
+
+def test_unit_value_problems_takes_the_secrets_or_their_keys():
+    unit_value_problems = FilterModule().filters()["unit_value_problems"]
+    values = {"botfleet_exec": "-m bot --token $WEBEX_BOT_TOKEN", "botfleet_workdir": "/srv/x"}
+    problems = unit_value_problems(values, {"WEBEX_BOT_TOKEN": "s3cret"})
+    assert len(problems) == 1
+    assert problems[0].startswith("botfleet_exec refers to the secret WEBEX_BOT_TOKEN ($WEBEX_BOT_TOKEN)")
+    assert unit_value_problems(values, ["WEBEX_BOT_TOKEN"]) == problems
+    assert unit_value_problems(values) == unit_value_problems(values, None) == []
+    assert "s3cret" not in problems[0]
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        (["botfleet_bot"], "unit_value_problems expects a mapping of role variable name to value"),
+        ({"botfleet_root": "/opt/botfleet"}, "unit_value_problems: no check for botfleet_root"),
+    ],
+)
+def test_unit_value_problems_misuse_is_a_filter_error(values, message):
+    with pytest.raises(AnsibleFilterError, match=message):
+        FilterModule().filters()["unit_value_problems"](values)
