@@ -13,7 +13,7 @@ description:
     C(<root>/<bot>/releases/<id>/venv), C(<root>/<bot>/current -> releases/<id>) and the history in
     C(<state_dir>/<bot>/state.json).
   - A release is the whole deployable unit of a bot, secrets aside, its venv and its configuration files
-    (O(config): the systemd unit and the non-secret environment). Switching C(current) switches both, and the
+    (O(config), the systemd unit and the non-secret environment). Switching C(current) switches both, and the
     release's unit file is installed into O(unit_dir) in the same locked step.
   - A release id is a content address, a short hash of the normalized pins, the extra requirements, the
     interpreter's version and the configuration files, so the same inputs give the same id on every host.
