@@ -113,7 +113,7 @@ options:
         (the one name ending in C(.service)) and its non-secret environment file. They are part of the release id.
       - The unit is verified with C(systemd-analyze verify) during the build, with C(current) read as the release
         being built.
-      - Secrets do not belong here: they rotate on their own and a rollback must never bring an old one back.
+      - Secrets do not belong here, since they rotate on their own and a rollback must never bring an old one back.
     type: dict
     default: {}
     version_added: 0.2.0
