@@ -81,7 +81,7 @@ def test_nested_results_are_scrubbed_keys_and_values():
 def test_no_substring_of_eight_survives_random_prefix_cuts():
     rng = random.Random(20261128)  # noqa: S311 - seeded on purpose: a failure must be reproducible
     alphabet = string.ascii_letters + string.digits + "-_."
-    for _ in range(2000):
+    for _round in range(2000):
         token = "".join(rng.choices(alphabet, k=rng.randint(20, 200)))
         if rng.random() < 0.2:  # periodic tokens stress overlapping matches
             chunk = token[: rng.randint(1, 9)]

@@ -167,7 +167,7 @@ def random_token(rng):
 @pytest.mark.parametrize("answer", ANSWERS, ids=lambda a: a.__name__.strip("_"))
 def test_fuzz_no_part_of_a_random_token_in_any_error(echo_server, answer):
     rng = random.Random(f"botfleet-scrub-{answer.__name__}")  # noqa: S311 - seeded on purpose: reproducible
-    for _ in range(40):
+    for _round in range(40):
         token = random_token(rng)
         echo_server.answer = lambda h, auth, token=token: answer(h, auth, token, rng)
         client = WebexClient(token, base_url=echo_server.base, max_retries=0, request_timeout=5)
@@ -179,7 +179,7 @@ def test_fuzz_no_part_of_a_random_token_in_any_error(echo_server, answer):
 @pytest.mark.parametrize("limit", [10, 40, 80, 200])
 def test_fuzz_the_pure_quote_of_a_scrubbed_text(limit):
     rng = random.Random(limit)  # noqa: S311 - seeded on purpose: reproducible
-    for _ in range(500):
+    for _round in range(500):
         token = random_token(rng)
         text = f"Authorization: Bearer {token[: rng.randint(PIECE, len(token))]} and {token[: rng.randint(PIECE, 20)]}"
         assert leaked_pieces(token, quote(token_scrubber({"token": token})(text), limit)) == []
