@@ -17,8 +17,9 @@ import re
 MASK = "********"
 # A leaked prefix this long is worth masking; a shorter one is noise that would mask ordinary words.
 MIN_PREFIX = 8
-# An Authorization value in an echoed request, whatever the token: 'Bearer <anything up to a space>'.
-BEARER = re.compile(r"\b(Bearer)\s+\S+", re.IGNORECASE)
+# An Authorization value in an echoed request, whatever the token: 'Bearer <token68>' (RFC 6750's
+# characters, so that the quotes and brackets around it stay, and a mask is never masked again).
+BEARER = re.compile(r"\b(Bearer)\s+[A-Za-z0-9._~+/-]+=*", re.IGNORECASE)
 
 
 class Scrubber:

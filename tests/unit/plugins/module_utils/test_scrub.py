@@ -51,6 +51,8 @@ def test_several_secrets_and_empty_ones():
     [
         ("Authorization: Bearer abc.def-ghi", f"Authorization: Bearer {MASK}"),
         ("authorization: bearer\tX", f"authorization: bearer {MASK}"),
+        ("('Bearer abc/def+ghi==');", f"('Bearer {MASK}');"),
+        ('{"auth": "Bearer abc"}', f'{{"auth": "Bearer {MASK}"}}'),
         (f"Bearer {MASK}", f"Bearer {MASK}"),
         ("Bearers are fine", "Bearers are fine"),
     ],
