@@ -27,6 +27,20 @@ def make_venv(path, *requirements):
     return Path(path)
 
 
+def ansible_env(**extra):
+    """The environment of an ansible or ansible-playbook run of this checkout, reporting in JSON."""
+    return dict(
+        os.environ,
+        ANSIBLE_CONFIG=str(REPO / "ansible.cfg"),
+        ANSIBLE_COLLECTIONS_PATH=str(REPO / ".collections"),
+        ANSIBLE_STDOUT_CALLBACK="ansible.posix.json",
+        ANSIBLE_LOCALHOST_WARNING="0",
+        ANSIBLE_INVENTORY_UNPARSED_WARNING="0",
+        PATH=os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", ""),
+        **extra,
+    )
+
+
 @pytest.fixture
 def venv_factory(tmp_path):
     def factory(*requirements, name="venv"):
@@ -43,16 +57,7 @@ def run_module(tmp_path):
     """
 
     def run(module, args, check=False, diff=False):
-        env = dict(
-            os.environ,
-            ANSIBLE_CONFIG=str(REPO / "ansible.cfg"),
-            ANSIBLE_COLLECTIONS_PATH=str(REPO / ".collections"),
-            ANSIBLE_LOAD_CALLBACK_PLUGINS="1",
-            ANSIBLE_STDOUT_CALLBACK="ansible.posix.json",
-            ANSIBLE_LOCALHOST_WARNING="0",
-            ANSIBLE_INVENTORY_UNPARSED_WARNING="0",
-            PATH=os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", ""),
-        )
+        env = ansible_env(ANSIBLE_LOAD_CALLBACK_PLUGINS="1")
         argv = [
             os.path.join(os.path.dirname(sys.executable), "ansible"),
             "localhost",

@@ -12,7 +12,7 @@ import subprocess
 import sys
 
 import pytest
-from conftest import REPO
+from conftest import ansible_env
 
 pytestmark = pytest.mark.slow
 
@@ -71,13 +71,7 @@ def preflight(tmp_path_factory):
         "        tasks_from: preflight\n",
         encoding="utf-8",
     )
-    env = dict(
-        os.environ,
-        ANSIBLE_CONFIG=str(REPO / "ansible.cfg"),
-        ANSIBLE_COLLECTIONS_PATH=str(REPO / ".collections"),
-        ANSIBLE_STDOUT_CALLBACK="ansible.posix.json",
-        ANSIBLE_LOCALHOST_WARNING="0",
-    )
+    env = ansible_env()
     proc = subprocess.run(
         [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i", "inventory.json", "play.yml"],
         env=env,

@@ -13,7 +13,7 @@ import time
 
 import pytest
 import yaml
-from conftest import REPO
+from conftest import ansible_env
 
 from ansible_collections.botfleet.deploy.plugins.plugin_utils.lease import process_start, run_id
 
@@ -194,14 +194,7 @@ def run_playbook(tmp_path, tasks):
     """Run one play of ``tasks`` on localhost with ansible-playbook; returns (its pid, the tasks' results)."""
     playbook = tmp_path / "play.yml"
     playbook.write_text(yaml.safe_dump([{"hosts": "localhost", "gather_facts": False, "tasks": tasks}]))
-    env = dict(
-        os.environ,
-        ANSIBLE_CONFIG=str(REPO / "ansible.cfg"),
-        ANSIBLE_COLLECTIONS_PATH=str(REPO / ".collections"),
-        ANSIBLE_STDOUT_CALLBACK="ansible.posix.json",
-        ANSIBLE_LOCALHOST_WARNING="0",
-        ANSIBLE_INVENTORY_UNPARSED_WARNING="0",
-    )
+    env = ansible_env()
     argv = [
         os.path.join(os.path.dirname(sys.executable), "ansible-playbook"),
         str(playbook),
