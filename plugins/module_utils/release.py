@@ -446,7 +446,9 @@ class ReleaseStore:
                 self.write_state(state, event_entry, repaired)
         except (OSError, ReleaseError) as exc:
             undone = self._undo(switched, current, unit_path if unit_changed else None, unit_before)
-            reason = f"{exc.strerror}: {exc.filename}" if isinstance(exc, OSError) and exc.strerror else str(exc)
+            reason = str(exc)
+            if isinstance(exc, OSError) and exc.strerror:
+                reason = f"{exc.strerror}: {exc.filename}" if exc.filename else exc.strerror
             raise ReleaseError(f"switching {self.bot} to release {release_id} failed ({reason}); {undone}") from exc
         return {"previous": current, "switched": switched, "unit_changed": unit_changed, "repaired": repaired}
 

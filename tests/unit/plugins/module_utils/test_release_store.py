@@ -193,12 +193,12 @@ def test_activate_with_an_unwritable_state_file_puts_link_and_unit_back(store, u
 
     def disk_full(path, data, mode=0o644):
         if path == store.state_file:
-            raise OSError(errno.ENOSPC, "No space left on device", path)
+            raise OSError(errno.ENOSPC, "No space left on device")
         return real_write(path, data, mode)
 
     monkeypatch.setattr(release_module, "write_json_atomic", disk_full)
     with pytest.raises(
-        ReleaseError, match=r"No space left on device.*nothing was switched: current points at a{12} again"
+        ReleaseError, match=r"failed \(No space left on device\); nothing was switched: current points at a{12} again"
     ):
         store.activate("b" * 12, "activated", str(units))
     monkeypatch.undo()
