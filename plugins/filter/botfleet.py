@@ -20,11 +20,8 @@ from ansible_collections.botfleet.deploy.plugins.plugin_utils.inputs import (
     systemd_env_value,
 )
 from ansible_collections.botfleet.deploy.plugins.plugin_utils.report import status_report
-from ansible_collections.botfleet.deploy.plugins.plugin_utils.rollback import (
-    failure_reason,
-    rollback_outcome,
-    rollout_stop_reason,
-)
+from ansible_collections.botfleet.deploy.plugins.plugin_utils.rollback import failure_reason, rollback_outcome
+from ansible_collections.botfleet.deploy.plugins.plugin_utils.rollout import rollout_line, rollout_stop_reason
 
 
 def _duration_seconds(value):
@@ -66,5 +63,6 @@ class FilterModule:
             "rollback_outcome": rollback_outcome,
             "failure_reason": failure_reason,
             "rollout_stop_reason": rollout_stop_reason,
+            "rollout_line": rollout_line,
             "unit_value_problems": unit_value_problems,
         }

@@ -49,25 +49,3 @@ def failure_reason(failed_result, failed_task, gate=None):
         return "gate: " + "; ".join(gate.get("reasons") or ["failed"])
     name = (failed_task or {}).get("name") if isinstance(failed_task, dict) else failed_task
     return f"{name or 'a task'}: {(failed_result or {}).get('msg') or 'failed'}"
-
-
-def rollout_stop_reason(failures, lost, info):
-    """Why a rollout batch stops, in one line; empty when nothing failed and no bot was lost.
-
-    ``failures`` maps each bot of the batch to what failed on it (empty when nothing did);
-    ``lost`` lists the bots that could not be reached; ``info`` maps a lost bot to what the
-    rollout knew of it ({vm, current, target}), to say what it may be running.
-    """
-    reasons = [f"{bot}: {text}" for bot, text in sorted((failures or {}).items()) if text]
-    for bot in sorted(lost or ()):
-        known = (info or {}).get(bot) or {}
-        vm = known.get("vm") or "its VM"
-        current, target = known.get("current"), known.get("target")
-        runs = f"it runs release {current or 'none'}"
-        if target and target != current:
-            runs += f", or {target} if it was switched before it was lost"
-        reasons.append(
-            f"{bot} could not be reached ({vm}): {runs}; when {vm} is back, run rollout.yml again: it reads what "
-            "each bot runs and redeploys or rolls back a half-done one"
-        )
-    return "; ".join(reasons)

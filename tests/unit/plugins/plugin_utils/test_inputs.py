@@ -70,6 +70,7 @@ def test_filters_are_registered():
         "rollback_outcome",
         "failure_reason",
         "rollout_stop_reason",
+        "rollout_line",
         "unit_value_problems",
     }
 

@@ -4,11 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.botfleet.deploy.plugins.plugin_utils.rollback import (
-    failure_reason,
-    rollback_outcome,
-    rollout_stop_reason,
-)
+from ansible_collections.botfleet.deploy.plugins.plugin_utils.rollback import failure_reason, rollback_outcome
 
 SWITCHED = {
     "changed": True,
@@ -74,16 +70,3 @@ def test_the_failure_reason_names_the_failed_task_otherwise():
         "Build the release: release 3f9c refused, nothing was switched"
     )
     assert failure_reason(None, None) == "a task: failed"
-
-
-def test_a_batch_with_nothing_failed_and_nobody_lost_goes_on():
-    assert rollout_stop_reason({"jarvis": "", "money_ball": ""}, [], {}) == ""
-
-
-def test_the_stop_reason_names_failed_and_unreachable_bots():
-    info = {"jarvis": {"vm": "lab-vm2", "current": "a" * 12, "target": "b" * 12}}
-    reason = rollout_stop_reason({"money_ball": "gate: probe: no reply", "toodles": ""}, ["jarvis"], info)
-    assert reason.startswith("money_ball: gate: probe: no reply; jarvis could not be reached (lab-vm2): ")
-    assert f"it runs release {'a' * 12}, or {'b' * 12} if it was switched before it was lost" in reason
-    assert "when lab-vm2 is back, run rollout.yml again" in reason
-    assert "toodles" not in reason
