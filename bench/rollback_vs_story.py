@@ -1,6 +1,6 @@
 """Benchmark: rollback.yml against the story's rollback, both until the bot answers again.
 
-The story's method (design.md): pip install the old versions into the bot's venv, restart the
+The story's method (see the README): pip install the old versions into the bot's venv, restart the
 process, then send it a message. Here it runs on lab-vm2 with msoar's identity, in a plain venv
 (/opt/story/venv) under a plain unit, with pip installing from the VM's wheelhouse (--no-index):
 the best case for the story, since the real one downloaded from PyPI.
