@@ -22,6 +22,7 @@ from ansible_collections.botfleet.deploy.plugins.plugin_utils.inputs import (
 from ansible_collections.botfleet.deploy.plugins.plugin_utils.report import status_report
 from ansible_collections.botfleet.deploy.plugins.plugin_utils.rollback import failure_reason, rollback_outcome
 from ansible_collections.botfleet.deploy.plugins.plugin_utils.rollout import rollout_line, rollout_stop_reason
+from ansible_collections.botfleet.deploy.plugins.plugin_utils.soak import SoakRuleError, soak_verdict
 
 
 def _duration_seconds(value):
@@ -36,6 +37,13 @@ def _canary_check(bots, soak):
         return canary_check(bots, soak)
     except GateError as exc:
         raise AnsibleFilterError(f"botfleet_canary_soak: {exc}") from exc
+
+
+def _soak_verdict(soak, canary, baseline=(), rules=None, idle=0, probe=None):
+    try:
+        return soak_verdict(soak, canary, baseline, rules, idle, probe)
+    except SoakRuleError as exc:
+        raise AnsibleFilterError(f"soak_verdict: {exc}") from exc
 
 
 def unit_value_problems(values, secrets=None):
@@ -65,4 +73,5 @@ class FilterModule:
             "rollout_stop_reason": rollout_stop_reason,
             "rollout_line": rollout_line,
             "unit_value_problems": unit_value_problems,
+            "soak_verdict": _soak_verdict,
         }

@@ -176,7 +176,25 @@ def canary_check(bots, soak, now=None):
         }
     if waiting:
         return {"ok": False, "canaries": canaries, "reason": "; ".join(waiting)}
-    return {"ok": True, "canaries": canaries, "reason": ""}
+    return dict({"ok": True, "canaries": canaries, "reason": ""}, **soak_plan(bots, canaries))
+
+
+def soak_plan(bots, canaries):
+    """Whose soak the rollout reads, since when, and from which bot of each VM (one call per VM).
+
+    The baseline is every other bot still on another release than the rollout's target: the
+    bots the canary is compared with, over the same window (since the oldest canary mark).
+    """
+    names = set(canaries.values())
+    baseline = sorted(
+        name for name, info in bots.items() if name not in names and info.get("current") != info["target"]
+    )
+    since = min(bots[name]["canary"]["at"] for name in names)
+    readers = {}
+    for name in sorted(names) + baseline:
+        vm = bots[name].get("vm") or name
+        readers.setdefault(vm, []).append(name)
+    return {"baseline": baseline, "since": since, "readers": {group[0]: group for group in readers.values()}}
 
 
 def _file_drift(path, actual, wanted):

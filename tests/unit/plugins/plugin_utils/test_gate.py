@@ -104,7 +104,15 @@ def bots(**overrides):
 
 def test_soaked_canary_allows_the_rollout():
     result = canary_check(bots(), "8h", NOW)
-    assert result == {"ok": True, "canaries": {"a" * 12: "barnacles"}, "reason": ""}
+    assert result == {
+        "ok": True,
+        "canaries": {"a" * 12: "barnacles"},
+        "reason": "",
+        # toodles still runs another release: the canary's baseline, read since the mark.
+        "baseline": ["toodles"],
+        "since": "2026-11-27T20:00:00Z",
+        "readers": {"barnacles": ["barnacles"], "toodles": ["toodles"]},
+    }
 
 
 def test_young_canary_says_when_to_come_back():
@@ -125,7 +133,7 @@ def test_bots_with_their_own_configuration_share_the_canarys_venv():
         "barnacles": {"target": "a" * 12, "venv": "v" * 12, "current": "a" * 12, "canary": mark},
         "toodles": {"target": "t" * 12, "venv": "v" * 12, "current": "o" * 12, "canary": None},
     }
-    assert canary_check(fleet, "8h", NOW) == {"ok": True, "canaries": {"v" * 12: "barnacles"}, "reason": ""}
+    assert canary_check(fleet, "8h", NOW)["canaries"] == {"v" * 12: "barnacles"}
     # Its configuration changed since it passed (an edited botfleet_exec): the rollout would give it
     # another release than the one that passed, so the mark proves nothing about it.
     fleet["barnacles"]["target"] = "c" * 12
@@ -225,3 +233,17 @@ def test_unit_state_and_pending_restart_are_drift():
         f"{UNIT} awaits a restart ({ENV} changed since it started)",
     ]
     assert deployment_drift({"files": converged_facts()["files"]}, expected()) == [f"{UNIT} was not read"]
+
+
+def test_the_soak_is_read_once_per_vm_and_converged_bots_are_no_baseline():
+    mark = {"release": "a" * 12, "verdict": "passed", "at": "2026-11-27T20:00:00Z"}
+    fleet = {
+        "barnacles": {"target": "a" * 12, "current": "a" * 12, "canary": mark, "vm": "vm1"},
+        "toodles": {"target": "a" * 12, "current": "b" * 12, "canary": None, "vm": "vm1"},
+        "jarvis": {"target": "a" * 12, "current": "b" * 12, "canary": None, "vm": "vm2"},
+        # Already on the target (an earlier, partial rollout): not the old behaviour to compare with.
+        "msoar": {"target": "a" * 12, "current": "a" * 12, "canary": None, "vm": "vm2"},
+    }
+    result = canary_check(fleet, "8h", NOW)
+    assert result["baseline"] == ["jarvis", "toodles"]
+    assert result["readers"] == {"barnacles": ["barnacles", "toodles"], "jarvis": ["jarvis"]}
