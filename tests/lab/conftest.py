@@ -87,9 +87,11 @@ def start_bot(tmp_path: Path) -> Iterator[Callable[..., BotProcess]]:
     """Run the demo bot (as barnacles, or ``name=``) from a venv against an emulator; stopped at teardown."""
     running: list[BotProcess] = []
 
-    def start(venv: DemoVenv, emulator: Emulator, name: str = "barnacles") -> BotProcess:
+    def start(
+        venv: DemoVenv, emulator: Emulator, name: str = "barnacles", extra_env: dict[str, str] | None = None
+    ) -> BotProcess:
         log_path = tmp_path / f"bot-{name}-{venv.pair.key}-{uuid.uuid4().hex[:6]}.log"
-        bot = start_bot_process(venv, emulator, log_path, name)
+        bot = start_bot_process(venv, emulator, log_path, name, extra_env)
         running.append(bot)
         return bot
 

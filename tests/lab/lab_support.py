@@ -272,7 +272,7 @@ def build_demo_wheel(workdir: Path) -> Path:
     source = workdir / "src"
     shutil.copytree(DEMO_BOT_SRC, source, ignore=lambda d, names: [n for n in names if _skipped(Path(n))])
     run([uv(), "build", "--wheel", "--quiet", str(source), "--out-dir", str(workdir / "dist")])
-    wheels = list((workdir / "dist").glob("botfleet_demo_bot-0.1.1-*.whl"))
+    wheels = list((workdir / "dist").glob("botfleet_demo_bot-0.1.2-*.whl"))
     assert len(wheels) == 1, wheels
     return wheels[0]
 
@@ -359,7 +359,9 @@ class BotProcess:
         return _stop(self.proc)
 
 
-def start_bot_process(venv: DemoVenv, emulator: Emulator, log_path: Path, name: str = "barnacles") -> BotProcess:
+def start_bot_process(
+    venv: DemoVenv, emulator: Emulator, log_path: Path, name: str = "barnacles", extra_env: dict[str, str] | None = None
+) -> BotProcess:
     """Run ``python -m botfleet_demo_bot`` from ``venv`` against ``emulator`` as identity ``name``."""
     inherited = {k: v for k, v in os.environ.items() if k not in {"PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV"}}
     env = {
@@ -369,6 +371,7 @@ def start_bot_process(venv: DemoVenv, emulator: Emulator, log_path: Path, name: 
         "BOTFLEET_WEBEX_BASE": emulator.base,
         "LOG_LEVEL": "INFO",
         "PYTHONUNBUFFERED": "1",
+        **(extra_env or {}),
     }
     with log_path.open("wb") as log:
         proc = subprocess.Popen([str(venv.python), "-m", "botfleet_demo_bot"], stdout=log, stderr=log, env=env)

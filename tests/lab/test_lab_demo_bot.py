@@ -50,8 +50,8 @@ def assert_unanswered(emulator: Emulator, sent: dict, bot: BotProcess) -> None:
 def test_wheel_holds_the_package_and_the_console_script(demo_wheel: Path) -> None:
     with zipfile.ZipFile(demo_wheel) as wheel:
         names = set(wheel.namelist())
-        entry_points = wheel.read("botfleet_demo_bot-0.1.1.dist-info/entry_points.txt").decode()
-        metadata = wheel.read("botfleet_demo_bot-0.1.1.dist-info/METADATA").decode()
+        entry_points = wheel.read("botfleet_demo_bot-0.1.2.dist-info/entry_points.txt").decode()
+        metadata = wheel.read("botfleet_demo_bot-0.1.2.dist-info/METADATA").decode()
     assert "botfleet_demo_bot/cli.py" in names
     assert "botfleet-demo-bot = botfleet_demo_bot.cli:main" in entry_points
     assert "Requires-Dist: webex_bot>=1.0.5" in metadata
@@ -64,7 +64,7 @@ def test_import_starts_nothing(demo_venv: GetVenv) -> None:
         [str(venv.python), "-c", script], check=False, capture_output=True, text=True, timeout=30, env={}
     )
     assert result.returncode == 0, result.stderr
-    assert result.stdout.split() == ["0.1.1", "False"]
+    assert result.stdout.split() == ["0.1.2", "False"]
 
 
 def test_missing_token_is_refused_with_a_clear_message(demo_venv: GetVenv) -> None:
@@ -169,3 +169,24 @@ def test_blackhole_silences_a_connected_bot_until_a_reconnect(
     echo_round_trip(emulator, bot)
     # The message sent into the blackhole stays lost: webex_bot has no catch-up.
     assert emulator.reply_to(lost) is None
+
+
+def test_exit_after_makes_a_connected_bot_exit_1(demo_venv: GetVenv, emulator: Emulator, start_bot: StartBot) -> None:
+    """The lab's crash-loop fault: the bot connects (it would pass a gate), then exits 1 by itself."""
+    bot = start_bot(demo_venv(NEW), emulator, extra_env={"BOTFLEET_DEMO_EXIT_AFTER": "4"})
+    bot.wait_for_line(READY_LINE, BOT_READY_TIMEOUT)
+    assert bot.alive()
+    wait_for(lambda: not bot.alive(), 20, 0.2, "the bot to exit by itself")
+    assert bot.stop() == 1
+    assert "exiting 1 after 4s: BOTFLEET_DEMO_EXIT_AFTER is set" in bot.log()
+
+
+@pytest.mark.parametrize("value", ["0", "-3", "soon"])
+def test_exit_after_must_be_a_positive_number(demo_venv: GetVenv, value: str) -> None:
+    venv = demo_venv(NEW)
+    env = {"WEBEX_BOT_TOKEN": "t" * 20, "BOTFLEET_DEMO_EXIT_AFTER": value}
+    result = subprocess.run(
+        [str(venv.path / "bin" / "botfleet-demo-bot")], check=False, capture_output=True, text=True, timeout=30, env=env
+    )
+    assert result.returncode == 2
+    assert "BOTFLEET_DEMO_EXIT_AFTER must be a number of seconds > 0" in result.stderr

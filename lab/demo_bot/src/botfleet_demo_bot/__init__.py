@@ -4,4 +4,4 @@ Importing this package has no side effects (a release smoke-tests ``import botfl
 ``python -m botfleet_demo_bot`` or the ``botfleet-demo-bot`` script starts the bot.
 """
 
-__version__ = "0.1.1"
+__version__ = "0.1.2"

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import sys
+import threading
 from datetime import datetime, timezone
 from types import FrameType
 from typing import TYPE_CHECKING
@@ -21,6 +23,20 @@ log = logging.getLogger("botfleet_demo_bot")
 def _stop(signum: int, _frame: FrameType | None) -> None:
     # Unwinds webex_bot's run loop in the main thread so the process exits 0 on systemctl stop.
     raise SystemExit(0)
+
+
+def crash_after(seconds: float) -> threading.Timer:
+    """The lab's crash-loop fault: exit 1 after ``seconds``, whatever the bot is doing."""
+
+    def crash() -> None:
+        log.error("exiting 1 after %gs: BOTFLEET_DEMO_EXIT_AFTER is set (a lab fault)", seconds)
+        logging.shutdown()
+        os._exit(1)
+
+    timer = threading.Timer(seconds, crash)
+    timer.daemon = True
+    timer.start()
+    return timer
 
 
 def build_bot(settings: Settings, started: datetime) -> WebexBot:
@@ -65,6 +81,8 @@ def main() -> int:
     logs.watch_connection(settings.bot_name)
     signal.signal(signal.SIGTERM, _stop)
     log.info("botfleet-demo-bot %s starting as %s", __version__, settings.bot_name)
+    if settings.exit_after:
+        crash_after(settings.exit_after)
     try:
         bot = build_bot(settings, started)
         bot.run()

@@ -21,6 +21,8 @@ class Settings:
     approved_domains: tuple[str, ...]
     approved_rooms: tuple[str, ...]
     log_level: str
+    # A lab fault: exit 1 this many seconds after each start (a canary that crash-loops after its gate).
+    exit_after: float | None = None
 
 
 def _split(value: str | None) -> tuple[str, ...]:
@@ -38,6 +40,13 @@ def from_env(environ: Mapping[str, str] | None = None) -> Settings:
     log_level = env.get("LOG_LEVEL", "INFO").strip().upper() or "INFO"
     if not isinstance(logging.getLevelName(log_level), int):
         raise ConfigError(f"LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR, not {log_level!r}")
+    exit_after_text = env.get("BOTFLEET_DEMO_EXIT_AFTER", "").strip()
+    try:
+        exit_after = float(exit_after_text) if exit_after_text else None
+    except ValueError:
+        exit_after = -1.0
+    if exit_after is not None and exit_after <= 0:
+        raise ConfigError(f"BOTFLEET_DEMO_EXIT_AFTER must be a number of seconds > 0, not {exit_after_text!r}")
     return Settings(
         token=token,
         bot_name=env.get("BOTFLEET_BOT_NAME", "").strip() or "demo-bot",
@@ -46,4 +55,5 @@ def from_env(environ: Mapping[str, str] | None = None) -> Settings:
         approved_domains=_split(env.get("BOTFLEET_APPROVED_DOMAINS")),
         approved_rooms=_split(env.get("BOTFLEET_APPROVED_ROOMS")),
         log_level=log_level,
+        exit_after=exit_after,
     )
