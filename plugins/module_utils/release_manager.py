@@ -44,7 +44,7 @@ from ansible_collections.botfleet.deploy.plugins.module_utils.release import (
 from ansible_collections.botfleet.deploy.plugins.module_utils.venv import format_timestamp, gather
 
 STATES = ("built", "active", "rolled_back", "pruned", "recorded")
-RECORD_EVENTS = ("canary", "rollout", "rollback", "gate")
+RECORD_EVENTS = ("canary", "rollout", "rollback", "gate", "soak", "provision")
 RECORD_VERDICTS = ("passed", "failed")
 VERDICT_LIMIT = 50
 PHASES = ("stage", "commit", "discard")
@@ -358,6 +358,8 @@ class ReleaseManager:
             "at": format_timestamp(time.time()),
             "reason": str(record.get("reason") or ""),
         }
+        if event == "soak" and isinstance(record.get("rows"), list):
+            entry["rows"] = record["rows"]
         if record.get("venv_id"):
             check_release_id(record["venv_id"])
             entry["venv"] = record["venv_id"]
@@ -374,11 +376,15 @@ class ReleaseManager:
             state["verdicts"] = [*(state.get("verdicts") or [])[-(VERDICT_LIMIT - 1) :], entry]
             if event == "canary":
                 mark = state.get("canary") or {}
-                if verdict == "passed" and mark.get("verdict") == "passed" and mark.get("release") == release_id:
+                kept = mark.get("verdict") == "passed" and mark.get("release") == self.store.current()
+                if verdict == "passed" and kept and mark.get("release") == release_id:
                     # A canary run again on its release keeps soaking since it first passed.
                     entry = dict(entry, at=mark["at"], confirmed_at=entry["at"])
-                state["canary"] = entry
-            if "latency" in entry or event == "gate":
+                if verdict == "passed" or not kept or record.get("switched") is not False:
+                    # A canary that failed before its switch (a failed build) leaves the bot, and the
+                    # passed mark of the release it still runs, as they were.
+                    state["canary"] = entry
+            if "latency" in entry or (event == "gate" and record.get("probed") is not False):
                 state["last_probe"] = {
                     "at": entry["at"],
                     "release": release_id,

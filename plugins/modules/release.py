@@ -32,8 +32,8 @@ description:
     A bot already rolled back is left alone unless O(release_id) names where to go, since its previous release is
     the one it was rolled back from.
   - O(state=pruned) keeps the O(keep) newest releases, and always the current and the previous one.
-  - O(state=recorded) appends O(record) (a canary, rollout, rollback or gate verdict) to the state file; a canary
-    verdict becomes the bot's canary mark, which rollouts check.
+  - O(state=recorded) appends O(record) (a canary, rollout, rollback, gate, soak or provision verdict) to the
+    state file; a canary verdict becomes the bot's canary mark, which rollouts check.
   - Operations on one bot are serialized by a lock file in its state directory.
 author: botfleet maintainers (@botfleet)
 extends_documentation_fragment:
@@ -102,9 +102,13 @@ options:
   record:
     description:
       - With O(state=recorded), the verdict to record.
-      - C(event) is one of C(canary), C(rollout), C(rollback), C(gate); C(verdict) is C(passed) or C(failed);
-        C(release_id) defaults to the current release; C(venv_id) is that release's venv id (a canary mark with it
-        covers every bot whose release has the same venv); C(reason) says what failed; C(latency) is the probe's.
+      - C(event) is one of C(canary), C(rollout), C(rollback), C(gate), C(soak), C(provision); C(verdict) is
+        C(passed) or C(failed); C(release_id) defaults to the current release; C(venv_id) is that release's venv id
+        (a canary mark with it covers every bot whose release has the same venv); C(reason) says what failed;
+        C(latency) is the probe's.
+      - C(probed) (gate) says whether a message was sent; a gate without one leaves the bot's last probe as it was.
+        C(switched) (canary) false keeps the passed mark of the release the bot still runs. C(rows) (soak) is the
+        comparison table of the canary and its baseline.
     type: dict
     version_added: 0.1.0
   config:

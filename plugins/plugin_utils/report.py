@@ -21,6 +21,7 @@ COLUMNS = (
     ("restart_pending", "restart pending"),
     ("canary", "canary mark"),
     ("last_probe", "last probe"),
+    ("soak", "last soak verdict"),
     ("lease", "lease"),
 )
 _TIMESTAMP = "%Y-%m-%dT%H:%M:%SZ"
@@ -41,6 +42,16 @@ def _lease(lease):
     holder = lease["holder"]
     who = f"{holder.get('user') or '?'}@{holder.get('controller') or '?'}"
     return f"{holder.get('playbook') or 'a run'} by {who} until {str(lease.get('expires') or '?')[11:16]}"
+
+
+def _soak(soak, now):
+    """The last soak verdict of a canary, the rule that refused it when it failed."""
+    if not isinstance(soak, dict) or not soak.get("verdict"):
+        return "-"
+    word = "passed" if soak["verdict"] == "passed" else "FAILED"
+    reason = str(soak.get("reason") or "")
+    detail = f": {reason.partition(': ')[2][:60]}" if word == "FAILED" and reason else ""
+    return f"{word} {_age(soak.get('at'), now)}{detail}"
 
 
 def status_row(bot, now, packages):
@@ -72,6 +83,7 @@ def status_row(bot, now, packages):
         )
         if probe
         else "-",
+        "soak": _soak(bot.get("soak"), now),
         "lease": _lease(bot.get("lease")),
     }
     versions = bot.get("packages") or {}

@@ -32,11 +32,12 @@ def rollout_line(bot):
 
     ``bot``: {name, part: canary | converged | target, check_mode, info: the rollout's
     {current, target}, release (id deployed), changed, gate (summary or None), drift (list),
-    rollback (its outcome, or None), reached (whether its batch ran)}.
+    rollback (its outcome, or None), reached (whether its batch ran), soak (the canary's soak verdict)}.
     """
     name, info = bot["name"], bot.get("info") or {}
     if bot.get("part") == "canary":
-        return f"{name}: canary, on release {info.get('target')}"
+        soak = f": {bot['soak']}" if bot.get("soak") else ""
+        return f"{name}: canary, on release {info.get('target')}{soak}"
     if bot.get("part") == "converged":
         return f"{name}: already on release {info.get('target')} as deployed (left out of the batches)"
     if bot.get("rollback"):

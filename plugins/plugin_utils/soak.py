@@ -100,8 +100,10 @@ def _absolute_rules(name, report, reports, baseline, rules):
     )
     for key, text, with_exit in checks:
         count = int(report.get(key) or 0)
+        # The last exit is told once, with the first rule that needs it.
+        with_exit = with_exit and not any("(last exit" in reason for reason in reasons)
         if count > rules[key]:
-            _, values = _baseline_max(reports, baseline, key)
+            values = _baseline_max(reports, baseline, key)[1]
             allowed = f"; allowed {rules[key]} (botfleet_soak_rules.{key})" if rules[key] else ""
             said = text.format(n=count, exit=_exit_text(report) if with_exit else "")
             reasons.append(f"{name} {said}; {_baseline_text(values)}{allowed}")
@@ -158,7 +160,7 @@ def _idle(name, report, window, required):
 
 
 def _row(name, part, report, latency=None):
-    row = {key: int(report.get(key) or 0) for key, _ in COLUMNS[2:-1]}
+    row = {key: int(report.get(key) or 0) for key, _title in COLUMNS[2:-1]}
     row["errors"] = _errors(report)
     row["planned_restarts"] = int(report.get("planned_restarts") or 0)
     latencies = report.get("latencies") or []
@@ -170,7 +172,7 @@ def soak_table(rows):
     """The comparison as a fixed-width text table, one line per bot."""
     widths = {key: max(len(title), *(len(str(row[key])) for row in rows)) for key, title in COLUMNS}
     lines = ["  ".join(title.ljust(widths[key]) for key, title in COLUMNS)]
-    lines += ["  ".join(str(row[key]).ljust(widths[key]) for key, _ in COLUMNS) for row in rows]
+    lines += ["  ".join(str(row[key]).ljust(widths[key]) for key, _title in COLUMNS) for row in rows]
     return "\n".join(line.rstrip() for line in lines)
 
 
@@ -201,7 +203,7 @@ def soak_verdict(soak, canary, baseline=(), rules=None, idle=0, probe=None):
     latency = (probe or {}).get("latency")
     if probe and not probe.get("passed"):
         reasons.append(f"{canary} failed its probe: {'; '.join(probe.get('reasons') or ['failed'])}")
-    latency_reasons, _ = _latency_rule(canary, latency, reports, baseline, rules)
+    latency_reasons = _latency_rule(canary, latency, reports, baseline, rules)[0]
     reasons += latency_reasons
     rows = [_row(canary, "canary", report, latency)] + [_row(name, "baseline", reports[name]) for name in baseline]
     span = human_duration(float(window.get("seconds") or 0))

@@ -23,12 +23,13 @@ def test_barnacles_runs_the_new_release_and_carries_a_passed_canary_mark(host):
 def test_the_story_canary_is_recorded_as_failed_and_was_rolled_back(host):
     history = state(host, "barnacles")
     canaries = [v for v in history["verdicts"] if v["event"] == "canary"]
-    assert [v["verdict"] for v in canaries] == ["failed", "passed"]
+    # the story's, the good one, one dying in its watch window, one crash-looping after it, the good one again
+    assert [v["verdict"] for v in canaries] == ["failed", "passed", "failed", "passed", "passed"]
     assert canaries[0]["reason"].startswith("gate: probe: no reply from bot barnacles")
     events = [(e["event"], e.get("release")) for e in history["history"] if e["event"] != "built"]
     story = canaries[0]["release"]
     # activated the story's release, rolled back from it, then activated the good one
-    assert [event for event, _release in events] == ["activated", "activated", "rolled_back", "activated"]
+    assert [event for event, _release in events][:4] == ["activated", "activated", "rolled_back", "activated"]
     assert events[1] == ("activated", story)
     assert events[2][1] != story
 
@@ -41,7 +42,26 @@ def test_the_story_release_accepted_its_conflict_on_purpose(host):
     ]
 
 
-def test_toodles_stays_on_the_old_release(host):
+def test_toodles_was_moved_only_by_the_rollout_after_the_healthy_canary(host):
     current = release(host, "toodles")
-    assert current["resolved"]["webex-bot"] == "1.0.8"
-    assert "canary" not in state(host, "toodles")
+    assert current["resolved"]["webex-bot"] == "1.3.1"
+    toodles = state(host, "toodles")
+    assert "canary" not in toodles
+    assert [v["event"] for v in toodles["verdicts"] if v["event"] in ("rollout", "canary")] == ["rollout"]
+
+
+def test_each_soak_verdict_is_recorded_with_the_rule_that_refused_it(host):
+    soaks = [v for v in state(host, "barnacles")["verdicts"] if v["event"] == "soak"]
+    assert [v["verdict"] for v in soaks] == ["failed", "failed", "failed", "passed"]
+    assert "the first-message-after-idle test needs 1h00m" in soaks[0]["reason"]
+    assert "barnacles reconnected 4 times in its soak" in soaks[1]["reason"]
+    assert "barnacles restarted" in soaks[2]["reason"] and "last exit status 1" in soaks[2]["reason"]
+    assert "answered the first message after" in soaks[3]["reason"]
+    assert [(row["bot"], row["part"]) for row in soaks[3]["rows"]] == [("barnacles", "canary"), ("toodles", "baseline")]
+    assert soaks[3]["rows"][0]["restarts"] == 0
+
+
+def test_the_crash_loop_canary_was_restarted_by_systemd_and_the_watch_caught_the_other(host):
+    canaries = [v for v in state(host, "barnacles")["verdicts"] if v["event"] == "canary"]
+    assert "Judge the watch window" in canaries[2]["reason"]
+    assert "exited with a failure 1 times" in canaries[2]["reason"]

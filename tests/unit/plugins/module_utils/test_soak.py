@@ -24,7 +24,7 @@ from ansible_collections.botfleet.deploy.plugins.module_utils.soak import (
 
 FIXTURE = Path(__file__).resolve().parents[2] / "fixtures" / "journal-crash-and-runtime-limit.jsonl"
 ENTRIES = [json.loads(line) for line in FIXTURE.read_text().splitlines()]
-UNITS = ["crashy.service", "runtimey.service"]
+UNITS = ("crashy.service", "runtimey.service")
 
 
 class FakeJournal:
@@ -79,7 +79,7 @@ def test_one_journalctl_call_reads_every_unit_then_follows_the_cursor():
     reader.entries()
     first, second = journal.calls
     assert "--since=@1700000000" in first
-    assert [first[i + 1] for i, arg in enumerate(first) if arg == "--unit"] == UNITS
+    assert [first[i + 1] for i, arg in enumerate(first) if arg == "--unit"] == list(UNITS)
     assert f"--after-cursor={ENTRIES[-1]['__CURSOR']}" in second
 
 

@@ -99,3 +99,20 @@ def test_a_leased_bot_shows_its_holder():
     row = status_row({"bot": "jarvis", "lease": lease}, NOW, [])
     assert row["lease"] == "rollout.yml by alice@ctl1 until 08:01"
     assert status_row({"bot": "jarvis"}, NOW, [])["lease"] == "-"
+
+
+def test_the_last_soak_verdict_shows_and_a_failed_one_names_its_rule():
+    from ansible_collections.botfleet.deploy.plugins.plugin_utils.report import status_row
+
+    passed = {"event": "soak", "verdict": "passed", "at": "2026-11-28T06:00:00Z", "reason": "barnacles answered"}
+    failed = {
+        "event": "soak",
+        "verdict": "failed",
+        "at": "2026-11-28T06:30:00Z",
+        "reason": "barnacles is worse than its baseline over 8h02m: barnacles restarted 14 times in its soak",
+    }
+    assert status_row(bot("barnacles", "vm1", NEW, soak=passed), NOW, [])["soak"] == "passed 1h00m ago"
+    assert status_row(bot("barnacles", "vm1", NEW, soak=failed), NOW, [])["soak"] == (
+        "FAILED 30m00s ago: barnacles restarted 14 times in its soak"
+    )
+    assert status_row(bot("toodles", "vm1", OLD), NOW, [])["soak"] == "-"

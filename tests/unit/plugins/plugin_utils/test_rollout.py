@@ -27,6 +27,11 @@ INFO = {"current": "a" * 12, "target": "b" * 12}
     ("bot", "line"),
     [
         ({"part": "canary"}, f"jarvis: canary, on release {'b' * 12}"),
+        (
+            {"part": "canary", "soak": "jarvis answered the first message after 8h02m without traffic from botfleet"},
+            f"jarvis: canary, on release {'b' * 12}: jarvis answered the first message after 8h02m without traffic "
+            "from botfleet",
+        ),
         ({"part": "converged"}, f"jarvis: already on release {'b' * 12} as deployed (left out of the batches)"),
         (
             {"part": "target", "reached": True, "rollback": "rolled back from release b to a, which serves again"},
@@ -59,7 +64,7 @@ INFO = {"current": "a" * 12, "target": "b" * 12}
             f"jarvis: would move to release {'b' * 12}; found: x",
         ),
     ],
-    ids=["canary", "converged", "rolled-back", "not-reached", "moved", "check-mode"],
+    ids=["canary", "canary-soak", "converged", "rolled-back", "not-reached", "moved", "check-mode"],
 )
 def test_the_summary_line_of_each_bot(bot, line):
     assert rollout_line(dict(bot, name="jarvis", info=INFO)) == line
