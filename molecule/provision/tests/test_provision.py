@@ -95,3 +95,15 @@ def test_the_unit_and_environment_come_from_the_current_release(host):
         assert "BOTFLEET_BOT_NAME" not in host.file(f"/etc/botfleet/{bot}.env").content_string, bot
         files = f"/opt/botfleet/{bot}/releases/*/environment /opt/botfleet/{bot}/releases/*/*.service"
         assert host.run(f"grep -l 'lab-{bot}-token' {files} /opt/botfleet/{bot}/releases/*/release.json").rc == 1, bot
+
+
+def test_the_crash_looping_provision_was_gated_recorded_and_rolled_back(host):
+    if "money_ball" not in bots_of(host):
+        pytest.skip("money_ball runs on botfleet-mol-prov-vm1")
+    state = json.loads(host.file("/var/lib/botfleet/money_ball/state.json").content_string)
+    provisions = [v for v in state["verdicts"] if v["event"] == "provision"]
+    assert [v["verdict"] for v in provisions] == ["failed"]
+    assert provisions[0]["reason"].startswith("gate: unit:")
+    assert state["current"] != provisions[0]["release"]
+    assert "BOTFLEET_DEMO_EXIT_AFTER" not in host.file("/opt/botfleet/money_ball/current/environment").content_string
+    assert host.service("botfleet-money_ball.service").is_running
