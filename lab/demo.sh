@@ -5,9 +5,12 @@
 #  2. provision five bots at webex_bot 1.0.8 + websockets 11.0.3, and show the fleet
 #  3. canary barnacles with websockets 14.2 forced under webex_bot 1.0.8 (the story's
 #     canary): its process stays up, the probe gets no reply, barnacles rolls back by itself
-#  4. canary barnacles with webex_bot 1.3.1 + websockets 16.1: passes
-#  5. roll out to the other four bots in batches (soak 0 and short pauses, for the demo)
-#  6. show the fleet; roll toodles back, timed; show the fleet
+#  4. canary barnacles with webex_bot 1.3.1 + websockets 16.1: passes, and is watched after its gate
+#  5. the incident in compressed time: after 60 s without traffic (the story's 8 h), toodles on the
+#     old versions loses the first message and answers the second; the canary answers the first
+#  6. roll out to the other four bots in batches (soak 0 and short pauses, for the demo): the canary
+#     is judged against its four baseline bots first
+#  7. show the fleet; roll toodles back, timed; show the fleet
 #
 # Each step prints its summary; the full Ansible output is in lab/out/demo-*.log.
 # BOTFLEET_DEMO_VERBOSE=1 shows it all. `make lab-down` removes everything.
@@ -26,7 +29,7 @@ step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 # Show what a reader needs: our summary tasks, failures, the recap.
 summarize() {
     awk '
-        /^TASK \[(Print|botfleet.deploy.gate : Report)/ { show = 1; print; next }
+        /^TASK \[(Print|Show|botfleet.deploy.gate : (Report|Judge|Show))/ { show = 1; print; next }
         /^TASK \[/ || /^PLAY \[/ { show = 0 }
         /^PLAY RECAP/ { show = 1 }
         /^\[ERROR\]: Task failed: Action failed: (canary|rollout|rollback)/ { print; next }
@@ -53,6 +56,38 @@ play() {
     printf -- '-- %s took %ss (exit code %s, as expected; log: %s)\n' "$name" "$took" "$rc" "$log"
 }
 
+# Send one bot one message with botfleet's own probe; say whether it answered.
+ask() {
+    local bot=$1 what=$2 args
+    args=$(printf '{"base_url": "%s/v1/", "token": "lab-probe-token", "to_person_email": "%s@lab.botfleet.invalid", "text": "status", "expect": "^%s status: ", "timeout": 10}' \
+        "$webex" "$bot" "$bot")
+    if ansible localhost -i localhost, -c local -e "ansible_python_interpreter=$(command -v python3)" \
+        -m botfleet.deploy.webex_probe -a "$args" >"$out/demo-ask-$bot.log" 2>&1; then
+        printf '   %-9s %-26s answered\n' "$bot" "$what:"
+    else
+        printf '   %-9s %-26s NO REPLY (lost)\n' "$bot" "$what:"
+    fi
+}
+
+# The story's incident with 60 s for 8 h: the emulator's stale_after_idle fault makes a websocket
+# of an old client (webex_bot 1.0.x) that had nothing delivered for 60 s swallow its next message
+# and then close, as the story's bots did after a night without traffic.
+incident() {
+    local idle=60 bot
+    for bot in toodles barnacles; do
+        curl -sf -X POST -H 'Content-Type: application/json' \
+            -d "{\"mode\": \"stale_after_idle\", \"seconds\": $idle, \"user_agent\": \"^webex_bot/1\\\\.0\\\\.\"}" \
+            "$webex/_admin/faults/$bot" >/dev/null
+    done
+    echo "   nobody writes to the bots for $((idle + 5))s ..."
+    sleep $((idle + 5))
+    ask toodles "first message after idle"
+    ask toodles "second message"
+    ask barnacles "first message after idle"
+    for bot in toodles barnacles; do curl -sf -X DELETE "$webex/_admin/faults/$bot" >/dev/null; done
+}
+webex=http://127.0.0.1:${BOTFLEET_LAB_PORT:-8790}
+
 step "1. Lab: systemd VMs, Webex emulator, wheelhouse (fresh)"
 lab/lab.sh down >/dev/null
 lab/lab.sh wheelhouse
@@ -68,11 +103,14 @@ play canary-story fail playbooks/canary.yml -l barnacles -e @lab/pins/story.yml
 step "4. Canary barnacles with webex_bot 1.3.1 + websockets 16.1"
 play canary-new ok playbooks/canary.yml -l barnacles -e @lab/pins/new.yml
 
-step "5. Roll out to the rest of the fleet in batches (soak 0, 10 s pauses, for the demo)"
+step "5. The incident in compressed time: 60 s without traffic stand for the story's 8 hours"
+incident
+
+step "6. Roll out to the rest of the fleet in batches (soak 0, 10 s pauses, for the demo)"
 play rollout ok playbooks/rollout.yml -e @lab/pins/new.yml -e botfleet_canary_soak=0 -e botfleet_rollout_pause=10
 play status-2 ok playbooks/status.yml -e @lab/pins/new.yml
 
-step "6. Roll toodles back to its previous release, timed (no package index involved)"
+step "7. Roll toodles back to its previous release, timed (no package index involved)"
 play rollback ok playbooks/rollback.yml -l toodles
 play status-3 ok playbooks/status.yml -e @lab/pins/new.yml
 
