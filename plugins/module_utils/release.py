@@ -30,9 +30,9 @@ import shutil
 import tempfile
 import time
 
+from ansible_collections.botfleet.deploy.plugins.module_utils.validate import bot_name_problem
 from ansible_collections.botfleet.deploy.plugins.module_utils.venv import format_timestamp, venv_python
 
-BOT_NAME = re.compile(r"[a-z][a-z0-9_-]{0,38}")
 RELEASE_ID = re.compile(r"[0-9a-f]{12}")
 CONFIG_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.@-]{0,99}")
 # Names inside a release directory that config files must not take.
@@ -54,11 +54,9 @@ class ReleaseError(Exception):
 
 
 def check_bot_name(bot):
-    if not isinstance(bot, str) or not BOT_NAME.fullmatch(bot):
-        raise ReleaseError(
-            f"bot name {bot!r} is not usable in paths and unit names: use lower-case letters, digits, '-' and '_', "
-            "starting with a letter, at most 39 characters"
-        )
+    problem = bot_name_problem(bot, "bot name")
+    if problem is not None:
+        raise ReleaseError(problem)
 
 
 def check_release_id(release_id):

@@ -41,6 +41,7 @@ from ansible_collections.botfleet.deploy.plugins.module_utils.release import (
     write_json_atomic,
     write_text_atomic,
 )
+from ansible_collections.botfleet.deploy.plugins.module_utils.validate import absolute_path_problem
 from ansible_collections.botfleet.deploy.plugins.module_utils.venv import format_timestamp, gather
 
 STATES = ("built", "active", "rolled_back", "pruned", "recorded")
@@ -56,6 +57,10 @@ class ReleaseManager:
     def __init__(self, module):
         self.module = module
         self.params = module.params
+        for option in ("root", "state_dir", "unit_dir"):
+            problem = absolute_path_problem(self.params[option], option)
+            if problem is not None:
+                module.fail_json(msg=problem, changed=False)
         try:
             self.store = ReleaseStore(
                 self.params["root"], self.params["state_dir"], self.params["bot"], self.params["lock_timeout"]

@@ -41,6 +41,8 @@ def venv_facts_spec():
         "pins": {"type": "dict", "default": {}},
         "units": {"type": "list", "elements": "str", "default": []},
         "files": {"type": "list", "elements": "path", "default": []},
+        # The expected SHA-1s are secret too: a file's checksum confirms a guessed token.
+        "secret_files": {"type": "dict", "default": {}, "no_log": True},
     }
 
 

@@ -138,6 +138,20 @@ def optional_unit_path_problem(value, label="botfleet_log_dir"):
     return unit_path_problem(value, label, optional=True)
 
 
+def absolute_path_problem(value, label="path"):
+    """An absolute path a module reads or writes (not one written into a unit): one line, no '..' component."""
+    problem = _string_problem(value, label)
+    if problem is not None:
+        return problem
+    if not value.startswith("/"):
+        return f"{label} {shown(value)} is not an absolute path; give it starting with '/'"
+    if ".." in value.split("/"):
+        return f"{label} {shown(value)} has a '..' component; give the path without it"
+    if len(value) > PATH_MAX:
+        return f"{label} is longer than {PATH_MAX} characters"
+    return None
+
+
 def exec_problem(value, secret_keys=(), label="botfleet_exec"):
     """The arguments of ExecStart= after the release's python, as systemd reads them.
 

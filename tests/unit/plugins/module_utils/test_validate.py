@@ -11,6 +11,7 @@ import re
 import pytest
 
 from ansible_collections.botfleet.deploy.plugins.module_utils.validate import (
+    absolute_path_problem,
     account_name_problem,
     bot_name_problem,
     control_problem,
@@ -315,3 +316,22 @@ def test_env_values_that_are_refused_never_quote_the_value(value):
 @pytest.mark.parametrize("value", ["s3cret", "", 8790, 'a b "c" $d %e'])
 def test_env_values_that_are_fine(value):
     assert env_value_problem("X", value) is None
+
+
+@pytest.mark.parametrize("path", ["/opt/botfleet", "/tmp/pytest-of-root/x y/state", "/a/./b"])
+def test_absolute_paths_that_modules_take(path):
+    assert absolute_path_problem(path, "root") is None
+
+
+@pytest.mark.parametrize(
+    ("path", "says"),
+    [
+        ("/opt/botfleet\n", "root contains a newline"),
+        ("opt/botfleet", "is not an absolute path"),
+        ("/opt/../etc", "has a '..' component"),
+        ("/" + "a" * 4096, "longer than 4095"),
+        (None, "must be a string"),
+    ],
+)
+def test_absolute_paths_that_modules_refuse(path, says):
+    assert says in absolute_path_problem(path, "root")
