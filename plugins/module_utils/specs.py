@@ -73,6 +73,8 @@ def release_spec():
         "record": {"type": "dict"},
         "config": {"type": "dict", "default": {}},
         "unit_dir": {"type": "path", "default": "/etc/systemd/system"},
+        "redact": {"type": "list", "elements": "str", "default": [], "no_log": True},
+        "state_group": {"type": "str", "default": "botfleet"},
         # Hidden: the action plugin drives the build phases (see module_utils/release_manager.py).
         "_phase": {"type": "str", "choices": list(PHASES)},
         "_staged": {"type": "path"},
@@ -106,6 +108,7 @@ def webex_common_spec():
         "ca_path": {"type": "path"},
         "use_proxy": {"type": "bool", "default": True},
         "allow_insecure_http": {"type": "bool", "default": False},
+        "redact": {"type": "list", "elements": "str", "default": [], "no_log": True},
     }
 
 

@@ -191,10 +191,10 @@ def test_activate_with_an_unwritable_state_file_puts_link_and_unit_back(store, u
     store.activate("a" * 12, "activated", str(units))
     real_write = release_module.write_json_atomic
 
-    def disk_full(path, data, mode=0o644):
+    def disk_full(path, data, mode=0o644, gid=None):
         if path == store.state_file:
             raise OSError(errno.ENOSPC, "No space left on device")
-        return real_write(path, data, mode)
+        return real_write(path, data, mode, gid)
 
     monkeypatch.setattr(release_module, "write_json_atomic", disk_full)
     with pytest.raises(

@@ -110,6 +110,7 @@ def test_filters_are_registered():
         "rollout_stop_reason",
         "rollout_line",
         "unit_value_problems",
+        "scrub",
     }
 
 
