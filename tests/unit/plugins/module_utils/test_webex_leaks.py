@@ -280,3 +280,33 @@ def test_fuzz_a_notification_posts_and_quotes_no_part_of_a_redacted_secret(echo_
             assert leaked_pieces(secret, shown_text) == [], shown_text
             assert leaked_pieces(secret, echo_server.posted[-1]) == [], echo_server.posted[-1]
         assert token_scrubber(params)(params["markdown"]).endswith("answered '********'")
+
+
+@pytest.mark.parametrize(("rounds", "matches"), [(40, True), (6, False)], ids=["reply", "timeout"])
+def test_fuzz_a_probe_quotes_no_part_of_a_random_token(echo_server, rounds, matches):
+    # The probe's report and its timeout message quote the bot's reply, here an echo of the header cut short.
+    rng = random.Random(f"botfleet-scrub-probe-{matches}")  # noqa: S311 - seeded on purpose: reproducible
+    for _round in range(rounds):
+        token = random_token(rng)
+        prefix = "barnacles status: " if matches else "I got "
+        echo_server.answer = _probe_answers(
+            lambda auth, prefix=prefix: prefix + auth[: rng.randint(7 + PIECE, len(auth))]
+        )
+        probe = Probe(probe_params(echo_server.base, token=token))
+        try:
+            shown_text = json.dumps(probe.run())
+        except WebexError as exc:
+            shown_text = shown(exc) + json.dumps(probe.report)
+        assert leaked_pieces(token, shown_text) == [], shown_text
+
+
+def test_fuzz_a_probe_reply_quoting_the_bots_own_token_is_scrubbed_of_redact(echo_server):
+    # A bot that answers with (part of) its own token: the probe knows it only through redact.
+    rng = random.Random("botfleet-scrub-probe-redact")  # noqa: S311 - seeded on purpose: reproducible
+    for _round in range(40):
+        bot_token = random_token(rng)
+        cut = bot_token[: rng.randint(PIECE, len(bot_token))]
+        echo_server.answer = _probe_answers(lambda auth, cut=cut: f"barnacles status: my token is {cut}")
+        report = Probe(probe_params(echo_server.base, redact=[bot_token])).run()
+        assert report["reply_text"] == "barnacles status: my token is ********"
+        assert leaked_pieces(bot_token, json.dumps(report)) == []
