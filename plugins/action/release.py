@@ -4,6 +4,9 @@
 
 from __future__ import annotations
 
+from ansible.errors import AnsibleError
+
+from ansible_collections.botfleet.deploy.plugins.module_utils.scrub import Scrubber, record_secrets
 from ansible_collections.botfleet.deploy.plugins.module_utils.specs import release_spec
 from ansible_collections.botfleet.deploy.plugins.plugin_utils.action import BotfleetAction, ModuleFailed
 from ansible_collections.botfleet.deploy.plugins.plugin_utils.pins import (
@@ -18,6 +21,7 @@ from ansible_collections.botfleet.deploy.plugins.plugin_utils.pins import (
     refusal_message,
     split_conflicts,
 )
+from ansible_collections.botfleet.deploy.plugins.plugin_utils.secrets import SECRET_VARIABLES, host_secrets
 
 MODULE = "botfleet.deploy.release"
 
@@ -41,12 +45,14 @@ class ActionModule(BotfleetAction):
             return dict(result, failed=True, msg="state=built needs pins")
         if args["keep"] < 1:
             return dict(result, failed=True, msg=f"keep={args['keep']}: keep at least 1 release")
+        redact = [*args["redact"], *self._host_secrets(task_vars)]
         module_args = dict(
             {key: value for key, value in args.items() if value is not None},
             pins={name: str(pin.specifier) for name, pin in pins.items()},
             requirements=requirements,
             allow_conflicts=allowed,
             hashes=hashes,
+            redact=redact,
         )
         try:
             if args["state"] == "built":
@@ -55,7 +61,20 @@ class ActionModule(BotfleetAction):
                 result.update(self.run_module(MODULE, module_args, task_vars))
         except ModuleFailed as exc:
             result.update(exc.result)
-        return result
+        return Scrubber(record_secrets(redact))(result)
+
+    def _host_secrets(self, task_vars):
+        """The host's secrets (plugin_utils/secrets.py), templated, so that a verdict recorded without redact
+        is scrubbed too."""
+        variables = {}
+        for name in SECRET_VARIABLES:
+            if name in (task_vars or {}):
+                try:
+                    variables[name] = self._templar.template(task_vars[name])
+                except AnsibleError:
+                    # Undefined parts fail the tasks that use them; bookkeeping must not fail on them.
+                    continue
+        return host_secrets(variables)
 
     def _build(self, module_args, pins, allowed, task_vars):
         staged = self.run_module(MODULE, dict(module_args, _phase="stage"), task_vars)

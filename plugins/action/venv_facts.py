@@ -19,7 +19,12 @@ class ActionModule(BotfleetAction):
             canonical_names(args["packages"])
         except PinError as exc:
             return dict(result, failed=True, msg=str(exc))
-        module_args = {"path": args["path"], "units": args["units"], "files": args["files"]}
+        module_args = {
+            "path": args["path"],
+            "units": args["units"],
+            "files": args["files"],
+            "secret_files": args["secret_files"],
+        }
         try:
             raw = self.run_module("botfleet.deploy.venv_facts", module_args, task_vars)
         except ModuleFailed as exc:

@@ -67,6 +67,14 @@ options:
     type: bool
     default: false
     version_added: 0.2.0
+  redact:
+    description:
+      - Other secrets (such as the bot's own token) to mask, with every prefix of them of 8 characters or more,
+        wherever O(token) is masked, in the text sent to Webex too (a failure quoted into a notification).
+    type: list
+    elements: str
+    default: []
+    version_added: 0.2.0
 notes:
   - Any part of O(token) (8 characters or more) and any C(Bearer) value that an answer of the server quotes is
     masked in messages and results, before a quote is shortened.

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from ansible.errors import AnsibleFilterError
 
+from ansible_collections.botfleet.deploy.plugins.module_utils.scrub import BEARER, Scrubber, record_secrets
 from ansible_collections.botfleet.deploy.plugins.module_utils.validate import role_value_problems
 from ansible_collections.botfleet.deploy.plugins.plugin_utils.gate import (
     GateError,
@@ -57,6 +58,19 @@ def unit_value_problems(values, secrets=None):
         raise AnsibleFilterError(f"unit_value_problems: {exc}") from exc
 
 
+def scrub(value, secrets):
+    """``value`` with every one of ``secrets`` and every prefix of one of 8 characters or more masked."""
+    return Scrubber(record_secrets(_flattened(secrets)), [BEARER])(value)
+
+
+def _flattened(secrets):
+    if isinstance(secrets, dict):
+        secrets = list(secrets.values())
+    if isinstance(secrets, (list, tuple)):
+        return [secret for item in secrets for secret in _flattened(item)]
+    return [] if secrets is None else [str(secrets)]
+
+
 class FilterModule:
     def filters(self):
         return {
@@ -74,4 +88,5 @@ class FilterModule:
             "rollout_line": rollout_line,
             "unit_value_problems": unit_value_problems,
             "soak_verdict": _soak_verdict,
+            "scrub": scrub,
         }

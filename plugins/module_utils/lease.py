@@ -30,6 +30,7 @@ from ansible_collections.botfleet.deploy.plugins.module_utils.release import (
     check_bot_name,
     write_json_atomic,
 )
+from ansible_collections.botfleet.deploy.plugins.module_utils.validate import absolute_path_problem, control_problem
 from ansible_collections.botfleet.deploy.plugins.module_utils.venv import format_timestamp
 
 LEASE_STATES = ("held", "released")
@@ -158,6 +159,11 @@ class RunLease:
             check_bot_name(bot)
         except ReleaseError as exc:
             raise LeaseError(str(exc), bot=bot) from exc
+        problem = absolute_path_problem(state_dir, "state_dir") or control_problem(
+            str(holder.get("playbook") or ""), "playbook"
+        )
+        if problem is not None:
+            raise LeaseError(problem, bot=bot)
         if ttl < 1:
             raise LeaseError(f"ttl={ttl}: a lease must last at least 1 second", bot=bot)
         self.state_dir = state_dir

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import errno
 import fcntl
+import grp
 import hashlib
 import json
 import os
@@ -30,9 +31,9 @@ import shutil
 import tempfile
 import time
 
+from ansible_collections.botfleet.deploy.plugins.module_utils.validate import bot_name_problem
 from ansible_collections.botfleet.deploy.plugins.module_utils.venv import format_timestamp, venv_python
 
-BOT_NAME = re.compile(r"[a-z][a-z0-9_-]{0,38}")
 RELEASE_ID = re.compile(r"[0-9a-f]{12}")
 CONFIG_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.@-]{0,99}")
 # Names inside a release directory that config files must not take.
@@ -40,6 +41,8 @@ RESERVED_NAMES = ("venv", "release.json", "app", "lock.txt")
 COMPLETE_MARKER = ".complete"
 STAGING_PREFIX = ".staging-"
 HISTORY_LIMIT = 200
+STATE_MODE = 0o640
+DEFAULT_STATE_GROUP = "botfleet"
 # A staging directory this old belongs to a build that died; younger ones may be in progress.
 STALE_STAGING_SECONDS = 6 * 3600
 
@@ -54,11 +57,9 @@ class ReleaseError(Exception):
 
 
 def check_bot_name(bot):
-    if not isinstance(bot, str) or not BOT_NAME.fullmatch(bot):
-        raise ReleaseError(
-            f"bot name {bot!r} is not usable in paths and unit names: use lower-case letters, digits, '-' and '_', "
-            "starting with a letter, at most 39 characters"
-        )
+    problem = bot_name_problem(bot, "bot name")
+    if problem is not None:
+        raise ReleaseError(problem)
 
 
 def check_release_id(release_id):
@@ -112,8 +113,8 @@ def compute_release_id(pins, requirements, interpreter, config=None):
     return _digest({"venv": venv_id, "config": config_digests(config)})[:12]
 
 
-def write_text_atomic(path, text, mode=0o644):
-    """Write a file so that readers see the old or the new content, never a part."""
+def write_text_atomic(path, text, mode=0o644, gid=None):
+    """Write a file so that readers see the old or the new content, never a part; ``gid`` its group."""
     directory = os.path.dirname(path)
     fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=directory)
     try:
@@ -121,6 +122,8 @@ def write_text_atomic(path, text, mode=0o644):
             handle.write(text)
             handle.flush()
             os.fsync(handle.fileno())
+        if gid is not None:
+            os.chown(tmp, -1, gid)
         os.chmod(tmp, mode)
         os.replace(tmp, path)
     except BaseException:
@@ -129,9 +132,17 @@ def write_text_atomic(path, text, mode=0o644):
         raise
 
 
-def write_json_atomic(path, data, mode=0o644):
+def write_json_atomic(path, data, mode=0o644, gid=None):
     """Write JSON so that readers see the old or the new file, never a part."""
-    write_text_atomic(path, json.dumps(data, indent=2, sort_keys=True) + "\n", mode)
+    write_text_atomic(path, json.dumps(data, indent=2, sort_keys=True) + "\n", mode, gid)
+
+
+def group_id(name):
+    """The id of group ``name``, or None when this host has no such group."""
+    try:
+        return grp.getgrnam(name).gr_gid if name else None
+    except KeyError:
+        return None
 
 
 def read_text(path):
@@ -230,6 +241,15 @@ class BotLock:
 
 class ReleaseStore:
     """The releases, the current link and the state file of one bot on this host."""
+
+    # state.json holds verdicts that quote failures: readable by root and the group of the bots' user only,
+    # and scrubbed of the secrets the release module is given (its redact option).
+    state_mode = STATE_MODE
+    state_group = DEFAULT_STATE_GROUP
+
+    @staticmethod
+    def scrub(value):
+        return value
 
     def __init__(self, root, state_dir, bot, lock_timeout=300):
         check_bot_name(bot)
@@ -351,7 +371,7 @@ class ReleaseStore:
             events.append(dict(event, at=now))
         if events:
             state["history"] = [*(state.get("history") or []), *events][-HISTORY_LIMIT:]
-        write_json_atomic(self.state_file, state)
+        write_json_atomic(self.state_file, self.scrub(state), self.state_mode, group_id(self.state_group))
 
     def new_staging(self, release_id):
         self.ensure_dirs()

@@ -41,6 +41,8 @@ from ansible_collections.botfleet.deploy.plugins.module_utils.release import (
     write_json_atomic,
     write_text_atomic,
 )
+from ansible_collections.botfleet.deploy.plugins.module_utils.scrub import Scrubber, record_secrets
+from ansible_collections.botfleet.deploy.plugins.module_utils.validate import absolute_path_problem
 from ansible_collections.botfleet.deploy.plugins.module_utils.venv import format_timestamp, gather
 
 STATES = ("built", "active", "rolled_back", "pruned", "recorded")
@@ -56,12 +58,20 @@ class ReleaseManager:
     def __init__(self, module):
         self.module = module
         self.params = module.params
+        for option in ("root", "state_dir", "unit_dir"):
+            problem = absolute_path_problem(self.params[option], option)
+            if problem is not None:
+                module.fail_json(msg=problem, changed=False)
+        # Verdicts quote failures (a probe's answer): messages, results and records are scrubbed of these.
+        self.scrub = Scrubber(record_secrets(self.params["redact"]))
         try:
             self.store = ReleaseStore(
                 self.params["root"], self.params["state_dir"], self.params["bot"], self.params["lock_timeout"]
             )
         except ReleaseError as exc:
-            module.fail_json(msg=str(exc))
+            module.fail_json(msg=self.scrub(str(exc)))
+        self.store.scrub = self.scrub
+        self.store.state_group = self.params["state_group"]
         self.result = {"changed": False, "bot": self.params["bot"]}
 
     def run(self):
@@ -75,13 +85,13 @@ class ReleaseManager:
             }[self.params["state"]]
             handler()
         except ReleaseError as exc:
-            self.module.fail_json(msg=str(exc), **self.result)
+            self.module.fail_json(msg=self.scrub(str(exc)), **self.scrub(self.result))
         self.result.setdefault("current_id", self.store.current())
         try:
             self.result["canary"] = self.store.read_state().get("canary")
         except ReleaseError:
             self.result["canary"] = None
-        return self.result
+        return self.scrub(self.result)
 
     # -- identity -----------------------------------------------------------------------------------------------
 
@@ -233,7 +243,7 @@ class ReleaseManager:
             "installer": note.get("installer"),
         }
         with self.store.lock():
-            created = self.store.commit(staging, release_id, record)
+            created = self.store.commit(staging, release_id, self.scrub(record))
             if created:
                 state = self.store.read_state()
                 self.store.write_state(state, {"event": "built", "release": release_id})

@@ -58,6 +58,15 @@ class Scrubber:
         return value
 
 
+def record_secrets(secrets):
+    """The ``secrets`` worth masking in records and reports: those of MIN_PREFIX characters or more.
+
+    A shorter string (a port such as 8790 kept among a bot's secrets) would also be masked inside release
+    ids, times and names, and a state file with its release ids masked is no state file any more.
+    """
+    return [str(s) for s in secrets if s is not None and len(str(s)) >= MIN_PREFIX]
+
+
 def scrub(value, secrets, patterns=()):
     """``value`` with ``secrets`` masked as a Scrubber does (a string, or a dict/list of them)."""
     return Scrubber(secrets, patterns)(value)

@@ -41,6 +41,8 @@ def venv_facts_spec():
         "pins": {"type": "dict", "default": {}},
         "units": {"type": "list", "elements": "str", "default": []},
         "files": {"type": "list", "elements": "path", "default": []},
+        # The expected SHA-1s are secret too: a file's checksum confirms a guessed token.
+        "secret_files": {"type": "dict", "default": {}, "no_log": True},
     }
 
 
@@ -71,6 +73,8 @@ def release_spec():
         "record": {"type": "dict"},
         "config": {"type": "dict", "default": {}},
         "unit_dir": {"type": "path", "default": "/etc/systemd/system"},
+        "redact": {"type": "list", "elements": "str", "default": [], "no_log": True},
+        "state_group": {"type": "str", "default": "botfleet"},
         # Hidden: the action plugin drives the build phases (see module_utils/release_manager.py).
         "_phase": {"type": "str", "choices": list(PHASES)},
         "_staged": {"type": "path"},
@@ -104,6 +108,7 @@ def webex_common_spec():
         "ca_path": {"type": "path"},
         "use_proxy": {"type": "bool", "default": True},
         "allow_insecure_http": {"type": "bool", "default": False},
+        "redact": {"type": "list", "elements": "str", "default": [], "no_log": True},
     }
 
 

@@ -36,6 +36,8 @@ UNIT_PATH = re.compile(r"(?:/[A-Za-z0-9._+,:=@~-]+)+/?")
 PATH_MAX = 4095
 # systemd expands $NAME and ${NAME} in ExecStart= (and '$$' is a literal '$').
 EXEC_REFERENCE = re.compile(r"\$\$|\$\{([^}]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)")
+# A name the environment files and systemd take (a shell identifier).
+ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 CONTROL_NAMES = {"\n": "a newline", "\r": "a carriage return", "\t": "a tab", "\0": "a NUL character"}
 
 
@@ -136,6 +138,20 @@ def optional_unit_path_problem(value, label="botfleet_log_dir"):
     return unit_path_problem(value, label, optional=True)
 
 
+def absolute_path_problem(value, label="path"):
+    """An absolute path a module reads or writes (not one written into a unit): one line, no '..' component."""
+    problem = _string_problem(value, label)
+    if problem is not None:
+        return problem
+    if not value.startswith("/"):
+        return f"{label} {shown(value)} is not an absolute path; give it starting with '/'"
+    if ".." in value.split("/"):
+        return f"{label} {shown(value)} has a '..' component; give the path without it"
+    if len(value) > PATH_MAX:
+        return f"{label} is longer than {PATH_MAX} characters"
+    return None
+
+
 def exec_problem(value, secret_keys=(), label="botfleet_exec"):
     """The arguments of ExecStart= after the release's python, as systemd reads them.
 
@@ -162,6 +178,30 @@ def exec_problem(value, secret_keys=(), label="botfleet_exec"):
     return None
 
 
+def env_name_problem(key, label="botfleet_environment"):
+    """A key of an environment file: a shell identifier, full match (``"TOKEN\\n"`` is refused)."""
+    if isinstance(key, str) and ENV_NAME.fullmatch(key):
+        return None
+    return (
+        f"{label}: {shown(key)} is not a valid environment variable name "
+        "(letters, digits and '_', not starting with a digit)"
+    )
+
+
+def env_value_problem(key, value, label="botfleet_environment"):
+    """A value of an environment file, named by its ``key`` only: the value may be a secret and is never quoted."""
+    if value is None:
+        return f"{label}: {key} has no value"
+    if isinstance(value, (dict, list, tuple)):
+        return f"{label}: the value of {key} is a {type(value).__name__}; give it as one line of text"
+    if control_problem(str(value), "") is not None:
+        return (
+            f"{label}: the value of {key} contains a newline or another control character; "
+            "environment files hold one line each"
+        )
+    return None
+
+
 # The bot role's variables that reach its unit, environment file or paths, and their checks.
 ROLE_VARIABLES = {
     "botfleet_bot": bot_name_problem,
@@ -169,6 +209,10 @@ ROLE_VARIABLES = {
     "botfleet_group": account_name_problem,
     "botfleet_workdir": unit_path_problem,
     "botfleet_log_dir": optional_unit_path_problem,
+    # Part of ExecStart=, EnvironmentFile= and Documentation= of the unit, and of the paths the role writes.
+    "botfleet_root": unit_path_problem,
+    "botfleet_state_dir": unit_path_problem,
+    "botfleet_config_dir": unit_path_problem,
 }
 
 

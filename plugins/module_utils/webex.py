@@ -165,10 +165,10 @@ def _hide_userinfo(url):
 
 
 def token_scrubber(params):
-    """The scrubber of a module's results and messages: its token (as given and stripped), its prefixes,
-    and any ``Bearer <anything>``."""
+    """The scrubber of a module's results and messages: its token (as given and stripped), the strings of its
+    ``redact`` option, their prefixes, and any ``Bearer <anything>``."""
     token = params.get("token") or ""
-    return Scrubber([token, token.strip()], [BEARER])
+    return Scrubber([token, token.strip(), *(params.get("redact") or ())], [BEARER])
 
 
 def check_token(token, label):
@@ -207,6 +207,7 @@ class WebexClient:
         use_proxy=True,
         allow_insecure_http=False,
         label="the token",
+        redact=(),
         backoff=BACKOFF_BASE,
         deadline=None,
         clock=time.monotonic,
@@ -214,7 +215,8 @@ class WebexClient:
     ):
         self.label = label
         self._token = check_token(token, label)
-        self._scrubber = Scrubber([self._token], [BEARER])
+        # Other secrets (the bot's own token) can come back in an answer too: a text posted and echoed.
+        self._scrubber = Scrubber([self._token, *redact], [BEARER])
         base = (base_url or "").strip()
         parts = urllib.parse.urlsplit(base)
         if parts.scheme not in ("http", "https") or not parts.hostname:
@@ -470,6 +472,7 @@ def client_from_params(params, label, deadline=None, clock=time.monotonic, sleep
         use_proxy=params["use_proxy"],
         allow_insecure_http=params.get("allow_insecure_http", False),
         label=label,
+        redact=params.get("redact") or (),
         deadline=deadline,
         clock=clock,
         sleep=sleep,
@@ -488,11 +491,12 @@ def post_notification(client, params):
     markdown = params["markdown"]
     if not (markdown or "").strip():
         raise WebexError("markdown is empty; give the text of the notification")
+    # The room is no place for a secret: a failure quoted into the text (a probe's answer) is scrubbed first.
     sent = client.send_message(
         room_id=params.get("room_id"),
         to_person_email=params.get("to_person_email"),
         to_person_id=params.get("to_person_id"),
-        markdown=markdown,
+        markdown=client.scrub(markdown),
     )
     return client.scrub({"message_id": sent.get("id"), "room_id": sent.get("roomId")})
 

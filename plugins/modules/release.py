@@ -127,6 +127,25 @@ options:
     type: path
     default: /etc/systemd/system
     version_added: 0.2.0
+  redact:
+    description:
+      - Secrets (the bot's token, the probe's and the notifier's) to mask, with every prefix of them of 8 characters or
+        more, in every message and result and in what is written to C(state.json) and C(release.json), so that a
+        failure quoted into a verdict's C(reason) never records part of one.
+      - Strings shorter than 8 characters are not masked, since they would be masked inside release ids and times too.
+      - The action always adds the values of the host's C(botfleet_secrets) and the C(token) of its C(botfleet_probe)
+        and C(botfleet_notify), so a verdict recorded by a task that does not pass O(redact) is scrubbed too.
+    type: list
+    elements: str
+    default: []
+    version_added: 0.2.0
+  state_group:
+    description:
+      - Group of C(state.json), which is written with mode C(0640), owned by the user that runs the module (root).
+      - When the host has no such group, the file keeps the group of that user.
+    type: str
+    default: botfleet
+    version_added: 0.2.0
   lock_timeout:
     description:
       - Seconds to wait for another run holding the bot's lock.

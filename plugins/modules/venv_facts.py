@@ -59,6 +59,16 @@ options:
     elements: path
     default: []
     version_added: 0.1.0
+  secret_files:
+    description:
+      - Files whose content is secret (the bot's environment file with its token), a mapping of path to the SHA-1
+        its content should have, or null to compare nothing.
+      - Each is described in RV(files) and counts for a pending restart like a path of O(files), but without its
+        checksum, which would let anyone who reads the task's output confirm a guessed secret; RV(files.as_expected)
+        says whether the content has the given SHA-1 instead.
+    type: dict
+    default: {}
+    version_added: 0.2.0
 attributes:
   check_mode:
     support: full
@@ -236,8 +246,14 @@ files:
       description: Group name.
       type: str
     checksum:
-      description: SHA-1 of a regular file's content (as M(ansible.builtin.stat) reports it), null otherwise.
+      description:
+        - SHA-1 of a regular file's content (as M(ansible.builtin.stat) reports it), null otherwise.
+        - Never returned for a path of O(secret_files).
       type: str
+    as_expected:
+      description: For a path of O(secret_files) with a SHA-1, whether the file's content has it.
+      type: bool
+      version_added: 0.2.0
     mtime:
       description: Modification time, seconds since the epoch (what RV(units.newer_files) compares).
       type: float
@@ -248,15 +264,28 @@ files:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.botfleet.deploy.plugins.module_utils.specs import venv_facts_spec
+from ansible_collections.botfleet.deploy.plugins.module_utils.validate import absolute_path_problem, control_problem
 from ansible_collections.botfleet.deploy.plugins.module_utils.venv import VenvError, gather
 
 
 def main():
     module = AnsibleModule(argument_spec=venv_facts_spec(), supports_check_mode=True)
+    params = module.params
+    secret_files = params["secret_files"] or {}
+    problem = control_problem(params["path"], "path") or next(
+        filter(None, (absolute_path_problem(path, "files") for path in [*params["files"], *secret_files])), None
+    )
+    if problem is not None:
+        module.fail_json(msg=problem)
     try:
-        facts = gather(module.run_command, module.params["path"], module.params["units"], files=module.params["files"])
+        facts = gather(module.run_command, params["path"], params["units"], files=[*params["files"], *secret_files])
     except VenvError as exc:
         module.fail_json(msg=str(exc))
+    for path, expected in secret_files.items():
+        entry = facts["files"][path]
+        checksum = entry.pop("checksum", None)
+        if expected is not None and entry.get("exists"):
+            entry["as_expected"] = checksum is not None and checksum == str(expected).lower()
     module.exit_json(changed=False, **facts)
 
 

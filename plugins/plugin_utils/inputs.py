@@ -4,11 +4,8 @@
 
 from __future__ import annotations
 
-import re
-
+from ansible_collections.botfleet.deploy.plugins.module_utils.validate import env_name_problem, env_value_problem
 from ansible_collections.botfleet.deploy.plugins.plugin_utils.pins import PinError, parse_pins, parse_requirements
-
-ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 def pin_problems(pins, requirements=None):
@@ -44,12 +41,16 @@ def env_problems(environment, secrets):
             problems.append(f"{label} must be a mapping of variable name to value")
             continue
         for key, value in entries.items():
-            if not ENV_NAME.match(str(key)):
-                problems.append(f"{label}: {key!r} is not a valid environment variable name")
-            if value is None or (label == "botfleet_secrets" and str(value) == ""):
-                problems.append(f"{label}: {key} has no value")
-            elif "\n" in str(value) or "\0" in str(value):
-                problems.append(f"{label}: the value of {key} spans lines; environment files hold one line each")
+            name_problem = env_name_problem(key, label)
+            if name_problem is not None:
+                problems.append(name_problem)
+                # The key itself is not printable as is; its value is not named by it.
+                continue
+            if label == "botfleet_secrets" and value is not None and str(value) == "":
+                value = None
+            value_problem = env_value_problem(key, value, label)
+            if value_problem is not None:
+                problems.append(value_problem)
     both = (
         set(environment or {}) & set(secrets or {})
         if isinstance(environment, dict) and isinstance(secrets, dict)

@@ -55,6 +55,24 @@ def test_env_files_are_0600_root_and_hold_the_token(host):
     assert host.file("/etc/botfleet").mode == 0o750
 
 
+def test_state_files_are_0640_root_botfleet(host):
+    # They quote failures: world-readable (0644) before.
+    for bot in bots_of(host):
+        state = host.file(f"/var/lib/botfleet/{bot}/state.json")
+        assert (state.mode, state.user, state.group) == (0o640, "root", "botfleet"), bot
+
+
+def test_a_verdict_quoting_a_token_is_recorded_without_any_part_of_it(host):
+    # side_effect.yml recorded, for barnacles, a gate verdict quoting its token and the probe's, cut short.
+    if "barnacles" not in bots_of(host):
+        pytest.skip("barnacles runs on the other VM")
+    state = host.file("/var/lib/botfleet/barnacles/state.json").content_string
+    reasons = [verdict["reason"] for verdict in json.loads(state)["verdicts"]]
+    assert any("********" in reason for reason in reasons), reasons
+    assert "lab-barn" not in state
+    assert "lab-prob" not in state
+
+
 @pytest.mark.parametrize(
     "command",
     [

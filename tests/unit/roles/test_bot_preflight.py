@@ -19,6 +19,7 @@ pytestmark = pytest.mark.slow
 INJECTION = "ExecStartPre=+/bin/sh -c id"
 UNIT_VALUES = "Check the values that reach the bot's unit and paths"
 MAX_RUNTIME = "Check how long the bot runs before systemd restarts it"
+ENV = "Check the environment and the secrets (names only are reported)"
 
 # host: (its variables, the task that must fail, text of its message)
 HOSTS = {
@@ -39,6 +40,26 @@ HOSTS = {
         {"botfleet_exec": "-m botfleet_demo_bot --token ${WEBEX_BOT_TOKEN}"},
         UNIT_VALUES,
         "botfleet_exec refers to the secret WEBEX_BOT_TOKEN",
+    ),
+    "root-injection": (
+        {"botfleet_root": f"/opt/botfleet\n{INJECTION}"},
+        UNIT_VALUES,
+        "botfleet_root contains a newline",
+    ),
+    "config-dir-injection": (
+        {"botfleet_config_dir": f"/etc/botfleet\n{INJECTION}"},
+        UNIT_VALUES,
+        "botfleet_config_dir contains a newline",
+    ),
+    "env-key-newline": (
+        {"botfleet_environment": {"BOT_NAME\n": "barnacles"}},
+        ENV,
+        '"BOT_NAME\\n" is not a valid environment variable name',
+    ),
+    "secret-value-return": (
+        {"botfleet_secrets": {"WEBEX_BOT_TOKEN": "lab-token\r"}},
+        ENV,
+        "the value of WEBEX_BOT_TOKEN contains a newline or another control character",
     ),
     "max-runtime-newline": (
         {"botfleet_max_runtime": "12h\n"},

@@ -11,9 +11,12 @@ import re
 import pytest
 
 from ansible_collections.botfleet.deploy.plugins.module_utils.validate import (
+    absolute_path_problem,
     account_name_problem,
     bot_name_problem,
     control_problem,
+    env_name_problem,
+    env_value_problem,
     exec_problem,
     optional_unit_path_problem,
     role_value_problems,
@@ -254,5 +257,81 @@ def test_every_bad_role_value_is_listed_in_order():
 
 
 def test_a_variable_without_a_check_is_an_error_of_the_caller():
-    with pytest.raises(ValueError, match="no check for botfleet_root; checked are botfleet_bot, "):
-        role_value_problems({"botfleet_root": "/opt/botfleet"})
+    with pytest.raises(ValueError, match="no check for botfleet_pins; checked are botfleet_bot, "):
+        role_value_problems({"botfleet_pins": {}})
+
+
+@pytest.mark.parametrize("variable", ["botfleet_root", "botfleet_state_dir", "botfleet_config_dir"])
+@pytest.mark.parametrize(
+    ("value", "says"),
+    [
+        (f"/opt/botfleet\n{INJECTION}", "contains a newline"),
+        ("/opt/bot fleet", "contains whitespace"),
+        ("/opt/%h", "contains '%'"),
+        ("opt/botfleet", "is not an absolute path"),
+        ("/", "the whole file system"),
+    ],
+)
+def test_the_layout_directories_in_the_unit_are_checked_like_the_workdir(variable, value, says):
+    # ExecStart=, EnvironmentFile= and Documentation= of the unit start with them; the old preflight had no check.
+    problems = role_value_problems({variable: value})
+    assert len(problems) == 1
+    assert problems[0].startswith(variable)
+    assert says in problems[0]
+
+
+def test_the_layout_directories_that_are_fine():
+    assert (
+        role_value_problems(
+            {
+                "botfleet_root": "/opt/botfleet",
+                "botfleet_state_dir": "/var/lib/botfleet",
+                "botfleet_config_dir": "/etc/botfleet",
+            }
+        )
+        == []
+    )
+
+
+@pytest.mark.parametrize("key", ["WEBEX_BOT_TOKEN", "_x", "a1"])
+def test_env_names_that_are_fine(key):
+    assert env_name_problem(key) is None
+
+
+@pytest.mark.parametrize("key", ["TOKEN\n", "1A", "A-B", "A B", "", "A=B", 5, None])
+def test_env_names_that_are_refused(key):
+    problem = env_name_problem(key, "botfleet_secrets")
+    assert problem.startswith("botfleet_secrets: ")
+    assert "\n" not in problem
+
+
+@pytest.mark.parametrize("value", ["s3cret\n", "a\rb", "a\x00b", "a\u2029b", ["a"], {"a": 1}, None])
+def test_env_values_that_are_refused_never_quote_the_value(value):
+    problem = env_value_problem("WEBEX_BOT_TOKEN", value, "botfleet_secrets")
+    assert problem.startswith("botfleet_secrets: ")
+    assert "WEBEX_BOT_TOKEN" in problem
+    assert "s3cret" not in problem
+
+
+@pytest.mark.parametrize("value", ["s3cret", "", 8790, 'a b "c" $d %e'])
+def test_env_values_that_are_fine(value):
+    assert env_value_problem("X", value) is None
+
+
+@pytest.mark.parametrize("path", ["/opt/botfleet", "/tmp/pytest-of-root/x y/state", "/a/./b"])
+def test_absolute_paths_that_modules_take(path):
+    assert absolute_path_problem(path, "root") is None
+
+
+@pytest.mark.parametrize(
+    ("path", "says"),
+    [
+        ("/opt/botfleet\n", "root contains a newline"),
+        ("opt/botfleet", "is not an absolute path"),
+        ("/opt/../etc", "has a '..' component"),
+        ("/" + "a" * 4096, "longer than 4095"),
+        (None, "must be a string"),
+    ],
+)
+def test_absolute_paths_that_modules_refuse(path, says):
+    assert says in absolute_path_problem(path, "root")

@@ -21,6 +21,7 @@ from ansible_collections.botfleet.deploy.plugins.module_utils.webex import (
     Probe,
     WebexClient,
     WebexError,
+    post_notification,
     quote,
     token_scrubber,
 )
@@ -246,3 +247,66 @@ def test_a_probe_report_is_scrubbed(echo_server):
     report = Probe(probe_params(echo_server.base)).run()
     assert report["reply_text"] == "barnacles status: header=Bearer ********"
     assert leaked_pieces(LONG_TOKEN, json.dumps(report)) == []
+
+
+# A notification quotes a failure; the room must not get part of a secret, nor an error quote one back.
+def _echo_the_posted_text(h, auth, token, rng):
+    body = h.rfile.read(int(h.headers.get("Content-Length") or 0)).decode()
+    h.server.posted.append(body)
+    shape = rng.choice(["html", "json_error", "ok"])
+    if shape == "html":
+        send(h, 200, f"<p>you posted {body[: rng.randint(20, len(body))]}</p>")
+    elif shape == "json_error":
+        send(h, 400, json.dumps({"message": f"cannot post {body}", "trackingId": "ROUTER_1"}), "application/json")
+    else:
+        send(h, 200, json.dumps({"id": "m-1", "roomId": "room-1", "markdown": body}), "application/json")
+
+
+def test_fuzz_a_notification_posts_and_quotes_no_part_of_a_redacted_secret(echo_server):
+    rng = random.Random("botfleet-scrub-notify")  # noqa: S311 - seeded on purpose: reproducible
+    echo_server.posted = []
+    for _round in range(60):
+        token, bot_token = random_token(rng), random_token(rng)
+        cut = bot_token[: rng.randint(PIECE, len(bot_token))]
+        params = probe_params(echo_server.base, token=token, redact=[bot_token], room_id="room-1", to_person_email=None)
+        params["markdown"] = f"**canary barnacles failed**: gate: probe: answered '{cut}'"
+        echo_server.answer = lambda h, auth, token=token: _echo_the_posted_text(h, auth, token, rng)
+        client = WebexClient(token, base_url=echo_server.base, max_retries=0, request_timeout=5, redact=[bot_token])
+        try:
+            shown_text = json.dumps(post_notification(client, params))
+        except WebexError as exc:
+            shown_text = shown(exc)
+        for secret in (token, bot_token):
+            assert leaked_pieces(secret, shown_text) == [], shown_text
+            assert leaked_pieces(secret, echo_server.posted[-1]) == [], echo_server.posted[-1]
+        assert token_scrubber(params)(params["markdown"]).endswith("answered '********'")
+
+
+@pytest.mark.parametrize(("rounds", "matches"), [(40, True), (6, False)], ids=["reply", "timeout"])
+def test_fuzz_a_probe_quotes_no_part_of_a_random_token(echo_server, rounds, matches):
+    # The probe's report and its timeout message quote the bot's reply, here an echo of the header cut short.
+    rng = random.Random(f"botfleet-scrub-probe-{matches}")  # noqa: S311 - seeded on purpose: reproducible
+    for _round in range(rounds):
+        token = random_token(rng)
+        prefix = "barnacles status: " if matches else "I got "
+        echo_server.answer = _probe_answers(
+            lambda auth, prefix=prefix: prefix + auth[: rng.randint(7 + PIECE, len(auth))]
+        )
+        probe = Probe(probe_params(echo_server.base, token=token))
+        try:
+            shown_text = json.dumps(probe.run())
+        except WebexError as exc:
+            shown_text = shown(exc) + json.dumps(probe.report)
+        assert leaked_pieces(token, shown_text) == [], shown_text
+
+
+def test_fuzz_a_probe_reply_quoting_the_bots_own_token_is_scrubbed_of_redact(echo_server):
+    # A bot that answers with (part of) its own token: the probe knows it only through redact.
+    rng = random.Random("botfleet-scrub-probe-redact")  # noqa: S311 - seeded on purpose: reproducible
+    for _round in range(40):
+        bot_token = random_token(rng)
+        cut = bot_token[: rng.randint(PIECE, len(bot_token))]
+        echo_server.answer = _probe_answers(lambda auth, cut=cut: f"barnacles status: my token is {cut}")
+        report = Probe(probe_params(echo_server.base, redact=[bot_token])).run()
+        assert report["reply_text"] == "barnacles status: my token is ********"
+        assert leaked_pieces(bot_token, json.dumps(report)) == []

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from ansible.errors import AnsibleFilterError
 
@@ -32,11 +34,47 @@ def test_pins_must_be_a_non_empty_mapping(pins):
 
 def test_env_problems_name_keys_never_values():
     problems = env_problems({"OK": "1", "bad-name": "x", "TWO": "a\nb"}, {"WEBEX_BOT_TOKEN": "", "OK": "s3cret"})
-    assert "botfleet_environment: 'bad-name' is not a valid environment variable name" in problems
-    assert "botfleet_environment: the value of TWO spans lines; environment files hold one line each" in problems
+    assert (
+        'botfleet_environment: "bad-name" is not a valid environment variable name '
+        "(letters, digits and '_', not starting with a digit)"
+    ) in problems
+    assert (
+        "botfleet_environment: the value of TWO contains a newline or another control character; "
+        "environment files hold one line each"
+    ) in problems
     assert "botfleet_secrets: WEBEX_BOT_TOKEN has no value" in problems
     assert "OK is in both botfleet_environment and botfleet_secrets; keep it in one" in problems
     assert "s3cret" not in " ".join(problems)
+
+
+def old_env_problems_accept(key, value):
+    """plugin_utils/inputs.py before it used module_utils/validate.py: '^...$' with re.match."""
+    return re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", key) is not None and "\n" not in value and "\0" not in value
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "says"),
+    [
+        # '$' accepts a trailing newline: the file gets a line "BOT_NAME" and a line '="barnacles"'.
+        ("BOT_NAME\n", "barnacles", '"BOT_NAME\\n" is not a valid environment variable name'),
+        ("BOT_NAME", "barnacles\r", "the value of BOT_NAME contains a newline or another control character"),
+        ("BOT_NAME", "a\x1b[2Jb", "the value of BOT_NAME contains a newline or another control character"),
+        ("BOT_NAME", "a\u2028b", "the value of BOT_NAME contains a newline or another control character"),
+    ],
+)
+def test_the_old_env_check_accepted_the_attack_and_env_problems_refuse_it(key, value, says):
+    assert old_env_problems_accept(key, value)
+    for label, environment, secrets in (
+        ("botfleet_environment", {key: value}, {}),
+        ("botfleet_secrets", {}, {key: value}),
+    ):
+        problems = env_problems(environment, secrets)
+        assert len(problems) == 1
+        assert problems[0].startswith(f"{label}: ")
+        assert says in problems[0]
+        assert "\n" not in problems[0]
+        # A value is never quoted: it may be a secret.
+        assert value not in problems[0] or value == "barnacles"
 
 
 def test_env_problems_accept_good_input():
@@ -73,6 +111,7 @@ def test_filters_are_registered():
         "rollout_line",
         "unit_value_problems",
         "soak_verdict",
+        "scrub",
     }
 
 
@@ -91,7 +130,7 @@ def test_unit_value_problems_takes_the_secrets_or_their_keys():
     ("values", "message"),
     [
         (["botfleet_bot"], "unit_value_problems expects a mapping of role variable name to value"),
-        ({"botfleet_root": "/opt/botfleet"}, "unit_value_problems: no check for botfleet_root"),
+        ({"botfleet_pins": {}}, "unit_value_problems: no check for botfleet_pins"),
     ],
 )
 def test_unit_value_problems_misuse_is_a_filter_error(values, message):

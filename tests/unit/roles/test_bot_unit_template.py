@@ -1,0 +1,57 @@
+"""The bot role's unit template rendered by ansible-playbook: botfleet_exec reaches systemd literally."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+from conftest import REPO, ansible_env
+
+pytestmark = pytest.mark.slow
+
+
+def render_unit(tmp_path, **variables):
+    """The text of roles/bot/templates/bot.service.j2 with the role's defaults and ``variables``."""
+    (tmp_path / "vars.json").write_text(json.dumps(variables), encoding="utf-8")
+    (tmp_path / "play.yml").write_text(
+        "- hosts: localhost\n"
+        "  gather_facts: false\n"
+        "  tasks:\n"
+        f"    - ansible.builtin.include_vars: {REPO}/roles/bot/defaults/main.yml\n"
+        "    - ansible.builtin.debug:\n"
+        f"        msg: \"{{{{ lookup('ansible.builtin.template', '{REPO}/roles/bot/templates/bot.service.j2') }}}}\"\n",
+        encoding="utf-8",
+    )
+    proc = subprocess.run(
+        [
+            os.path.join(os.path.dirname(sys.executable), "ansible-playbook"),
+            "-i",
+            "localhost,",
+            "-e",
+            "@vars.json",
+            "play.yml",
+        ],
+        env=ansible_env(ANSIBLE_PYTHON_INTERPRETER=sys.executable),
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    try:
+        report = json.loads(proc.stdout)
+    except ValueError:
+        pytest.fail(f"ansible-playbook printed no JSON (rc={proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
+    return report["plays"][0]["tasks"][-1]["hosts"]["localhost"]["msg"]
+
+
+def test_a_percent_in_botfleet_exec_is_not_a_systemd_specifier(tmp_path):
+    # Before, '%h' reached ExecStart= as is and systemd put the user's home directory there.
+    unit = render_unit(tmp_path, botfleet_bot="barnacles", botfleet_exec="-m botfleet_demo_bot --greeting 100%h")
+    [exec_start] = [line for line in unit.splitlines() if line.startswith("ExecStart=")]
+    assert exec_start == (
+        "ExecStart=/opt/botfleet/barnacles/current/venv/bin/python -m botfleet_demo_bot --greeting 100%%h"
+    )
