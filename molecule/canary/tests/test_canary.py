@@ -42,12 +42,27 @@ def test_the_story_release_accepted_its_conflict_on_purpose(host):
     ]
 
 
-def test_toodles_was_moved_only_by_the_rollout_after_the_healthy_canary(host):
+def test_toodles_was_moved_only_by_the_rollout_then_rolled_back_without_a_package_source(host):
     current = release(host, "toodles")
-    assert current["resolved"]["webex-bot"] == "1.3.1"
+    assert (current["resolved"]["webex-bot"], current["resolved"]["websockets"]) == ("1.0.8", "11.0.3")
     toodles = state(host, "toodles")
     assert "canary" not in toodles
-    assert [v["event"] for v in toodles["verdicts"] if v["event"] in ("rollout", "canary")] == ["rollout"]
+    assert [v["event"] for v in toodles["verdicts"] if v["event"] in ("rollout", "canary", "rollback")] == [
+        "rollout",
+        "rollback",
+    ]
+    assert toodles["current"] == current["id"]
+    assert toodles["history"][-1]["event"] == "rolled_back"
+    assert not host.file("/var/cache/botfleet/wheelhouse").exists
+
+
+def test_toodles_was_restarted_onto_the_old_release(host):
+    assert host.service("botfleet-toodles.service").is_running
+    pid = host.check_output("systemctl show -p MainPID --value botfleet-toodles.service")
+    started = float(host.check_output(f"stat -c %Y /proc/{pid}"))
+    switched = host.file("/opt/botfleet/toodles/current").mtime.timestamp()
+    # /proc/PID's mtime has whole seconds here; the restart follows the switch.
+    assert started >= int(switched)
 
 
 def test_each_soak_verdict_is_recorded_with_the_rule_that_refused_it(host):
