@@ -13,6 +13,7 @@ from ansible_collections.botfleet.deploy.plugins.plugin_utils.pins import (
     find_conflicts,
     installed_versions,
     normalized_requirements,
+    offline_problems,
     parse_hashes,
     parse_pins,
     refusal_message,
@@ -33,8 +34,11 @@ class ActionModule(BotfleetAction):
             requirements = normalized_requirements(args["requirements"])
             allowed = canonical_names(args["allow_conflicts"])
             hashes = parse_hashes(args["hashes"], pins)
+            refused = offline_problems(args["requirements"], args["find_links"]) if args["offline"] else []
         except PinError as exc:
             return dict(result, failed=True, msg=str(exc))
+        if refused:
+            return dict(result, failed=True, msg="nothing ran: " + "; ".join(refused))
         if args["state"] == "recorded" and not args.get("record"):
             return dict(result, failed=True, msg="state=recorded needs record")
         if args["state"] == "built" and not pins:

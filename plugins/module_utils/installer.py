@@ -25,6 +25,20 @@ _BASE_ENV = {
     "UV_PYTHON_DOWNLOADS": "never",
 }
 
+# Where an installer may find an index besides its arguments; an offline run gets none of them.
+INDEX_ENV = (
+    "PIP_INDEX_URL",
+    "PIP_EXTRA_INDEX_URL",
+    "PIP_FIND_LINKS",
+    "UV_INDEX",
+    "UV_INDEX_URL",
+    "UV_DEFAULT_INDEX",
+    "UV_EXTRA_INDEX_URL",
+    "UV_FIND_LINKS",
+)
+# Configuration files can name an index too; an offline run reads none.
+_OFFLINE_ENV = {"PIP_CONFIG_FILE": os.devnull, "PIP_NO_INDEX": "1", "UV_NO_CONFIG": "1", "UV_OFFLINE": "1"}
+
 _CREDENTIALS = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]*://)[^/@\s]+@", re.IGNORECASE)
 
 
@@ -138,9 +152,20 @@ class Installer:
             )
         return found
 
-    def _run(self, argv, what):
+    def environment(self):
+        """(variables to set, variables to remove) for an installer run."""
         env = dict(_BASE_ENV)
+        if self.offline:
+            env.update(_OFFLINE_ENV)
+            return env, INDEX_ENV
         env.update(self._source_env())
+        return env, ()
+
+    def _run(self, argv, what):
+        env, removed = self.environment()
+        # run_command only adds to this process's environment: what an offline run must not see goes first.
+        for name in removed:
+            os.environ.pop(name, None)
         self.commands.append(redact(" ".join(argv)))
         rc, out, err = self.module.run_command(argv, environ_update=env)
         if rc != 0:
@@ -153,7 +178,8 @@ class Installer:
         if not interpreter:
             raise InstallError(f"python {python!r} was not found on the target; set python to an interpreter path")
         if self.uv:
-            self._run([self.uv, "venv", "--quiet", "--python", interpreter, path], "creating the virtualenv")
+            offline = ["--offline"] if self.offline else []
+            self._run([self.uv, "venv", "--quiet", *offline, "--python", interpreter, path], "creating the virtualenv")
         else:
             self._run([interpreter, "-m", "venv", path], "creating the virtualenv")
 
@@ -172,7 +198,9 @@ class Installer:
     def _source_args(self):
         args = []
         if self.offline:
-            args.append("--no-index")
+            # uv's --offline also keeps it from fetching a URL requirement; pip has no such switch, so the
+            # controller refuses URL requirements when offline (plugin_utils/pins.offline_problems).
+            args += ["--no-index", "--offline"] if self.uv else ["--no-index"]
         for link in self.find_links:
             args += ["--find-links", link]
         if self.require_hashes:

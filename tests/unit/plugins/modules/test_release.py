@@ -270,3 +270,17 @@ def test_a_state_file_of_the_wrong_shape_fails_without_a_traceback(release, cont
     assert "Traceback" not in json.dumps(result)
     assert f"{release.state} is not a botfleet state file" in result["msg"]
     assert not release.current.exists()
+
+
+def test_offline_refuses_a_url_requirement_before_anything_runs(release, tmp_path):
+    result = release(
+        state="built",
+        pins={"backoff": "2.2.1"},
+        requirements=[f"evil @ file://{tmp_path}/evil-1.0-py3-none-any.whl"],
+        find_links=[str(tmp_path)],
+        offline=True,
+    )
+    assert result["failed"] is True
+    assert result["msg"].startswith("nothing ran: requirement 'evil @ file://")
+    assert "put its wheel there and require evil by name" in result["msg"]
+    assert not (tmp_path / "opt").exists()
