@@ -207,6 +207,19 @@ class Installer:
             args.append("--require-hashes")
         return args
 
+    def install_lock(self, venv_path, lock_file, names, allow_sdists):
+        """Install exactly the lock: every distribution it names, hash-checked, nothing resolved beyond it.
+
+        ``names`` are the lock's distributions; only those in ``allow_sdists`` may come as source.
+        """
+        if self.uv:
+            argv = [self.uv, "pip", "install", "--python", venv_python(venv_path)]
+        else:
+            argv = [venv_python(venv_path), "-m", "pip", "install", "--quiet"]
+        argv += ["--no-deps", "--require-hashes", *only_binary_args(names, allow_sdists), "-r", lock_file]
+        argv += [arg for arg in self._source_args() if arg != "--require-hashes"]
+        return self._run(argv, "installing the lock")
+
     def install(self, venv_path, lines, what, dry_run=False):
         """Install requirement ``lines`` into the venv in one resolver run."""
         if not lines:
@@ -230,6 +243,21 @@ class Installer:
             return self._run(argv, what)
         finally:
             shutil.rmtree(workdir, ignore_errors=True)
+
+
+def only_binary_args(names, allow_sdists):
+    """Installer arguments that refuse source distributions, except for the packages in ``allow_sdists``.
+
+    pip and uv cannot say "binary only, except these": the exceptions are made by naming every
+    other package of the lock.
+    """
+    allowed = {normalize_name(name) for name in allow_sdists or []}
+    if not allowed:
+        return ["--only-binary", ":all:"]
+    args = []
+    for name in sorted({normalize_name(name) for name in names} - allowed):
+        args += ["--only-binary", name]
+    return args
 
 
 def apply_pins(module, params):

@@ -71,8 +71,11 @@ def release_spec():
         "record": {"type": "dict"},
         "config": {"type": "dict", "default": {}},
         "unit_dir": {"type": "path", "default": "/etc/systemd/system"},
+        "allow_sdists": {"type": "list", "elements": "str", "default": []},
+        "controller_find_links": {"type": "list", "elements": "str", "default": []},
         # Hidden: the action plugin drives the build phases (see module_utils/release_manager.py).
         "_phase": {"type": "str", "choices": list(PHASES)},
+        "_lock": {"type": "str"},
         "_staged": {"type": "path"},
         "_accepted": {"type": "list", "elements": "dict", "default": []},
     }
