@@ -72,7 +72,7 @@ class ActionModule(BotfleetAction):
             result.update(
                 failed=True,
                 changed=False,
-                msg=f"release of {args['bot']} refused, nothing was built or switched: {exc}",
+                msg=f"release of {args['bot']} refused, nothing was built and nothing was switched: {exc}",
             )
         except ModuleFailed as exc:
             result.update(exc.result)

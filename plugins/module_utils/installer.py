@@ -123,6 +123,8 @@ class Installer:
         self.offline = offline
         self.require_hashes = require_hashes
         self.commands = []
+        # Who runs the installer: the module's user, or a build user (module_utils/build.py).
+        self.run_command = module.run_command
 
     @classmethod
     def from_params(cls, module, params):
@@ -167,7 +169,7 @@ class Installer:
         for name in removed:
             os.environ.pop(name, None)
         self.commands.append(redact(" ".join(argv)))
-        rc, out, err = self.module.run_command(argv, environ_update=env)
+        rc, out, err = self.run_command(argv, environ_update=env)
         if rc != 0:
             detail = redact((err or "").strip() or (out or "").strip())
             raise InstallError(f"{what} failed (rc={rc})", detail[-4000:])

@@ -22,6 +22,7 @@ import os
 import shutil
 import time
 
+from ansible_collections.botfleet.deploy.plugins.module_utils.build import BuildUser, BuildUserError, seal
 from ansible_collections.botfleet.deploy.plugins.module_utils.installer import (
     Installer,
     InstallError,
@@ -155,6 +156,13 @@ class ReleaseManager:
             raise ReleaseError(f"config holds {len(units)} unit files ({', '.join(units)}); a release has one")
         return units[0] if units else None
 
+    def build_user(self):
+        """Who builds and smoke-imports the release (module_utils/build.py)."""
+        try:
+            return BuildUser(self.params["build_user"], self.module.get_bin_path("setpriv", required=False))
+        except BuildUserError as exc:
+            raise ReleaseError(f"release of {self.store.bot} not built: {exc}") from exc
+
     def lock(self):
         """The bot's lock; check mode writes nothing, not even the lock file."""
         return contextlib.nullcontext() if self.module.check_mode else self.store.lock()
@@ -206,12 +214,21 @@ class ReleaseManager:
         installer = Installer.from_params(self.module, self.params)
         self.result["installer"] = installer.name
         try:
-            lock_file = os.path.join(staging, LOCK_FILE)
+            builder = self.build_user()
+            home = builder.prepare(staging)
+            as_builder = builder.run_command(self.module, staging)
+            installer.run_command = as_builder
+            lock_file = os.path.join(home, LOCK_FILE)
             write_text_atomic(lock_file, format_lock(lock), 0o644)
             installer.create_venv(interpreter["executable"], venv)
             # Exactly the lock, hash-checked: a file that is not the one locked fails the build.
             installer.install_lock(venv, lock_file, list(lock), sdists)
-            failure = smoke_test(self.module.run_command, venv, self.params["smoke_imports"])
+            shutil.rmtree(home)
+            # Root's and read-only before any of its code runs: the import below cannot change the release.
+            seal(staging)
+            os.chmod(staging, 0o755)  # noqa: S103 - the build user imports from it, the bot's user runs it
+            write_text_atomic(os.path.join(staging, LOCK_FILE), format_lock(lock), 0o644)
+            failure = smoke_test(as_builder, venv, self.params["smoke_imports"])
             if failure:
                 raise ReleaseError(
                     "release {} of {} failed its import smoke test ({}): {}".format(
@@ -228,9 +245,11 @@ class ReleaseManager:
                     raise ReleaseError(
                         f"release {release_id} of {self.store.bot}: systemd refuses its unit {unit_name}: {failure}"
                     )
-            facts = gather(self.module.run_command, venv)
+            # Read by the build user too: the venv's interpreter runs its packages' .pth files.
+            facts = gather(as_builder, venv)
             write_json_atomic(
-                os.path.join(staging, BUILD_NOTE), {"installer": installer.name, "lock": lock_digest(lock)}
+                os.path.join(staging, BUILD_NOTE),
+                {"installer": installer.name, "lock": lock_digest(lock), "facts": facts},
             )
         except InstallError as exc:
             shutil.rmtree(staging, ignore_errors=True)
@@ -241,9 +260,13 @@ class ReleaseManager:
                     " (a file differs from the one locked: the target's wheelhouse is not the controller's; "
                     "push it again)"
                 )
+            elif "permission denied" in exc.detail.lower():
+                hint = (
+                    f" (the build user {self.params['build_user']} must be able to read the interpreter and find_links)"
+                )
             raise ReleaseError(
                 f"building release {release_id} of {self.store.bot}: {exc} with {installer.name}: "
-                f"{summarize(exc.detail)}; nothing was built or switched{hint}"
+                f"{summarize(exc.detail)}; nothing was built and nothing was switched{hint}"
             ) from exc
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
@@ -254,11 +277,12 @@ class ReleaseManager:
         staging = self.staged_path()
         release_id = self.params["release_id"]
         check_release_id(release_id)
-        facts = gather(self.module.run_command, os.path.join(staging, "venv"))
         note_path = os.path.join(staging, BUILD_NOTE)
         with open(note_path) as handle:
             note = json.load(handle)
         os.unlink(note_path)
+        # What the stage phase read as the build user; nothing of the release runs as root.
+        facts = note["facts"]
         config = self.params["config"] or {}
         lock = self.lock_entries()
         if note.get("lock") != lock_digest(lock):

@@ -142,6 +142,18 @@ options:
     elements: str
     default: []
     version_added: 0.2.0
+  build_user:
+    description:
+      - When the module runs as root, the venv is built and O(smoke_imports) imported as this unprivileged user,
+        through C(setpriv) without supplementary groups or capabilities, in a staging directory it owns; the
+        finished release is then made root-owned, with nothing writable by group or others and no setuid bit,
+        before any of its code runs again and before it becomes a release.
+      - The C(botfleet.deploy.bot_host) role creates it. The user must be able to read the interpreter and
+        O(find_links), and should not be able to read the bots' secrets.
+      - An empty string builds as the module's own user, so package code runs as root.
+    type: str
+    default: botfleet-build
+    version_added: 0.2.0
   controller_find_links:
     description:
       - Directories on the controller (or URLs) the lock is resolved from, usually the wheelhouse whose copy on the
@@ -200,6 +212,8 @@ requirements:
 notes:
   - The lock is resolved from the package sources before anything runs on the target, also for a release that is
     built already; a rollback (O(state=rolled_back)) and a switch to a named O(release_id) need no package source.
+  - Installing and importing run package code; with O(build_user) none of it runs as root. Reading the staged
+    venv's facts runs its interpreter as the build user too.
   - A venv built in the staging directory is moved into place; the absolute paths in its C(bin/) scripts and
     C(pyvenv.cfg) are rewritten to the final path before the move.
 seealso:

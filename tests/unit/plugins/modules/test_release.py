@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import json
 import os
+import pwd
 import shutil
+import tempfile
 import time
+from pathlib import Path
 
 import pytest
 from conftest import TARGET_PYTHON, make_wheel, wheel_hash
+
+from ansible_collections.botfleet.deploy.plugins.module_utils.build import writable_by_others
 
 pytestmark = pytest.mark.network
 
@@ -23,6 +28,8 @@ def release(tmp_path, run_module):
         "root": str(tmp_path / "opt"),
         "state_dir": str(tmp_path / "state"),
         "python": TARGET_PYTHON,
+        # Built as the test's own user; test_an_unprivileged_build_* builds as an unprivileged one.
+        "build_user": "",
     }
 
     def call(check=False, diff=False, **args):
@@ -62,7 +69,9 @@ def test_build_activate_rebuild_without_index(release):
     # The lock is resolved before anything runs on the target: without its index, the build says so.
     unreachable = release(state="built", pins=OLD, index_url="http://127.0.0.1:9/simple")
     assert unreachable["failed"] is True
-    assert unreachable["msg"].startswith("release of barnacles refused, nothing was built or switched: resolving")
+    assert unreachable["msg"].startswith(
+        "release of barnacles refused, nothing was built and nothing was switched: resolving"
+    )
 
     check = release(state="active", pins=OLD, check=True, diff=True)
     assert check["changed"] is True
@@ -79,7 +88,7 @@ def test_refused_conflict_leaves_nothing_behind(release):
     result = release(state="built", pins=STORY)
     assert result["failed"] is True
     assert "webex-bot==1.0.8 depends on websockets==11.0.3" in result["msg"]
-    assert "nothing was built or switched" in result["msg"]
+    assert "nothing was built and nothing was switched" in result["msg"]
     assert "list the package in allow_conflicts" in result["msg"]
     assert entries(release.releases) == []
 
@@ -312,6 +321,8 @@ def test_an_unpinned_dependency_resolved_otherwise_is_another_release_and_diff_s
     first = release(**offline_from(toy_house, pins={"toyapp": "1.0"}, smoke_imports=["toydep"]))
     assert first.get("failed") is not True, first.get("msg")
     release(state="active", release_id=first["release_id"])
+    # uv leaves its venv/.lock world-writable: the build seals the release.
+    assert writable_by_others(str(release.releases / first["release_id"])) == []
     assert first["lock_changes"] == [
         {"name": "toyapp", "before": None, "after": "1.0"},
         {"name": "toydep", "before": None, "after": "1.0"},
@@ -351,7 +362,7 @@ def test_a_wheel_swapped_under_the_same_name_fails_the_build_and_leaves_nothing(
     )
     assert result["failed"] is True
     assert "hash" in result["msg"].lower()
-    assert "push it again" in result["msg"] and "nothing was built or switched" in result["msg"]
+    assert "push it again" in result["msg"] and "nothing was built and nothing was switched" in result["msg"]
     assert entries(release.releases) == []
 
 
@@ -365,3 +376,70 @@ def test_an_allowed_conflict_is_one_lock_with_the_forced_version(release, toy_ho
     assert [c["message"] for c in forced["accepted_conflicts"]] == ["toystrict 1.0 requires toydep==1.0, installed 2.0"]
     lock = (release.releases / forced["release_id"] / "lock.txt").read_text()
     assert "toydep==2.0 \\\n    --hash=" + wheel_hash(toy_house / "toydep-2.0-py3-none-any.whl") in lock
+
+
+@pytest.fixture
+def shared_base():
+    """A directory other users can traverse (pytest's own tmp_path is root's alone)."""
+    base = Path(tempfile.mkdtemp(prefix="botfleet-unprivileged-", dir="/tmp"))
+    base.chmod(0o755)
+    yield base
+    shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="switching to a build user needs root")
+@pytest.mark.parametrize("installer", ["uv", "pip"])
+def test_an_unprivileged_build_imports_as_the_build_user_and_leaves_a_sealed_release(
+    run_module, shared_base, installer
+):
+    spy = shared_base / "spy"
+    spy.mkdir(mode=0o777)
+    spy.chmod(0o777)
+    secret = shared_base / "barnacles.env"
+    secret.write_text("WEBEX_BOT_TOKEN=lab-token\n")
+    secret.chmod(0o600)
+    # A package whose import reports who ran it and whether it could read the bot's secrets.
+    code = (
+        "import os\n"
+        "try:\n"
+        f"    open({str(secret)!r}).read()\n"
+        "    SECRET = 'read'\n"
+        "except OSError:\n"
+        "    SECRET = 'refused'\n"
+        f"with open(os.path.join({str(spy)!r}, 'import'), 'w') as handle:\n"
+        "    handle.write(f'{os.getuid()} {SECRET}')\n"
+    )
+    house = shared_base / "wheelhouse"
+    make_wheel(house, "toyspy", "1.0", code=code)
+    args = {
+        "bot": "barnacles",
+        "root": str(shared_base / "opt"),
+        "state_dir": str(shared_base / "state"),
+        "python": TARGET_PYTHON,
+        "state": "built",
+        "pins": {"toyspy": "1.0"},
+        "smoke_imports": ["toyspy"],
+        "find_links": [str(house)],
+        "offline": True,
+        "installer": installer,
+        "build_user": "nobody",
+    }
+    result = run_module("botfleet.deploy.release", args)
+    assert result.get("failed") is not True, result.get("msg")
+    assert (spy / "import").read_text() == f"{pwd.getpwnam('nobody').pw_uid} refused"
+
+    path = shared_base / "opt" / "barnacles" / "releases" / result["release_id"]
+    owners = {(os.lstat(p).st_uid, os.lstat(p).st_gid) for p in [path, *path.rglob("*")]}
+    assert owners == {(0, 0)}
+    assert writable_by_others(str(path)) == []
+    assert not (path / ".build-home").exists()
+    assert (path / "lock.txt").read_text() == result["lock"]
+
+
+def test_a_missing_build_user_is_a_sentence_and_leaves_nothing(release, toy_house):
+    result = release(**offline_from(toy_house, pins={"toyapp": "1.0"}, build_user="botfleet-no-such-user"))
+    assert result["failed"] is True
+    if os.geteuid() == 0:
+        assert "the build user botfleet-no-such-user does not exist on this host" in result["msg"]
+        assert "bot_host role creates it" in result["msg"]
+    assert entries(release.releases) == []
