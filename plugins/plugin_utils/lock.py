@@ -11,6 +11,8 @@ and the target installs the lock as it is, without resolving again.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import re
 import shutil
@@ -19,7 +21,8 @@ import sys
 import tempfile
 
 from ansible_collections.botfleet.deploy.plugins.module_utils.installer import INDEX_ENV, redact, summarize
-from ansible_collections.botfleet.deploy.plugins.module_utils.lock import LockError, parse_lock
+from ansible_collections.botfleet.deploy.plugins.module_utils.lock import LockError, format_lock, parse_lock
+from ansible_collections.botfleet.deploy.plugins.plugin_utils.wheelhouse import WheelhouseError, wheelhouse_id
 
 # manylinux levels uv 0.13 resolves for; a newer glibc reads wheels of the newest one.
 MANYLINUX_MINORS = (17, 28, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40)
@@ -91,6 +94,61 @@ def compile_environment(sources):
     return env
 
 
+def lock_cache_dir():
+    """Where resolved locks are kept on the controller (BOTFLEET_LOCK_CACHE, else ~/.cache/botfleet/locks)."""
+    return os.environ.get("BOTFLEET_LOCK_CACHE") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "botfleet", "locks"
+    )
+
+
+def lock_cache_key(uv, lines, forced, interpreter, sources, allow_sdists):
+    """The key of a lock resolved offline from local wheelhouses, or None when it cannot be cached.
+
+    Offline, uv's resolution is a function of its inputs and of the wheels' content alone, so a
+    converged run reuses the lock instead of resolving again. From an index it never is: the index
+    changes, and noticing that is the point of the lock.
+    """
+    links = sources["find_links"]
+    if not sources["offline"] or not links or any("://" in link for link in links):
+        return None
+    try:
+        uv_stat = os.stat(uv)
+        wheelhouses = [wheelhouse_id(link) for link in links]
+    except (OSError, WheelhouseError):
+        return None
+    document = {
+        "uv": [os.path.realpath(uv), uv_stat.st_size, uv_stat.st_mtime_ns],
+        "requirements": lines,
+        "overrides": forced,
+        "python": interpreter["version"],
+        "platform": python_platform(interpreter),
+        "sdists": sorted(allow_sdists),
+        "wheelhouses": wheelhouses,
+    }
+    return hashlib.sha256(json.dumps(document, sort_keys=True).encode("utf-8")).hexdigest()
+
+
+def cached_lock(key):
+    """The cached lock of ``key``, or None (a cache: anything unreadable is resolved again)."""
+    try:
+        with open(os.path.join(lock_cache_dir(), key + ".txt"), encoding="utf-8") as handle:
+            return parse_lock(handle.read())
+    except (OSError, LockError):
+        return None
+
+
+def cache_lock(key, entries):
+    directory = lock_cache_dir()
+    try:
+        os.makedirs(directory, 0o700, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=directory)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(format_lock(entries))
+        os.replace(tmp, os.path.join(directory, key + ".txt"))
+    except OSError:
+        pass
+
+
 def resolve_lock(pins, requirements, allowed, interpreter, sources, allow_sdists=(), run=subprocess.run):
     """Resolve the lock of a release; returns its parsed entries.
 
@@ -111,6 +169,17 @@ def resolve_lock(pins, requirements, allowed, interpreter, sources, allow_sdists
         )
     lines = [pin.requirement for _name, pin in sorted(pins.items())] + list(requirements)
     forced = [pin.requirement for name, pin in sorted(pins.items()) if name in set(allowed)]
+    key = lock_cache_key(uv, lines, forced, interpreter, sources, allow_sdists)
+    entries = cached_lock(key) if key else None
+    if entries is None:
+        entries = compile_lock(uv, lines, forced, interpreter, sources, allow_sdists, run)
+        if key:
+            cache_lock(key, entries)
+    return entries
+
+
+def compile_lock(uv, lines, forced, interpreter, sources, allow_sdists, run):
+    """Run ``uv pip compile`` and parse its lock."""
     workdir = tempfile.mkdtemp(prefix="botfleet-lock-")
     try:
         requirements_file = os.path.join(workdir, "requirements.in")

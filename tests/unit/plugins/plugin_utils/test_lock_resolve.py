@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import subprocess
 import tarfile
 
 import pytest
@@ -14,11 +15,20 @@ from ansible_collections.botfleet.deploy.plugins.plugin_utils.lock import (
     LockFailed,
     compile_argv,
     compile_environment,
+    find_uv,
+    lock_cache_key,
     python_platform,
     resolve_lock,
     restrict_hashes,
 )
 from ansible_collections.botfleet.deploy.plugins.plugin_utils.pins import parse_pins
+
+
+@pytest.fixture(autouse=True)
+def lock_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("BOTFLEET_LOCK_CACHE", str(tmp_path / "lock-cache"))
+    return tmp_path / "lock-cache"
+
 
 DEBIAN_12 = {
     "implementation": "cpython",
@@ -152,3 +162,44 @@ def test_given_hashes_narrow_the_lock_and_wrong_ones_are_refused(wheelhouse):
         restrict_hashes(lock, {"toydep": ["sha256:" + "0" * 64]})
     with pytest.raises(LockFailed, match="toyother is not in the release's lock"):
         restrict_hashes(lock, {"toyother": [right]})
+
+
+class CountingRun:
+    """subprocess.run, counted: how many times uv resolved."""
+
+    def __init__(self):
+        self.calls = 0
+
+    def __call__(self, argv, **kwargs):
+        self.calls += 1
+        return subprocess.run(argv, **kwargs)
+
+
+def test_an_offline_lock_is_resolved_once_until_a_wheel_changes(wheelhouse, lock_cache):
+    run = CountingRun()
+    first = resolve(wheelhouse, {"toyapp": "1.0"}, run=run)
+    assert resolve(wheelhouse, {"toyapp": "1.0"}, run=run) == first
+    assert run.calls == 1 and len(list(lock_cache.iterdir())) == 1
+    # Other pins, or a wheel rebuilt under the same name: resolved again.
+    resolve(wheelhouse, {"toyapp": "1.0", "toydep": "1.0"}, run=run)
+    assert run.calls == 2
+    make_wheel(wheelhouse, "toydep", "1.0", code="print('rebuilt')\n")
+    rebuilt = resolve(wheelhouse, {"toyapp": "1.0"}, run=run)
+    assert run.calls == 3
+    assert rebuilt["toydep"]["hashes"] != first["toydep"]["hashes"]
+
+
+def test_a_damaged_cache_entry_is_resolved_again(wheelhouse, lock_cache):
+    run = CountingRun()
+    first = resolve(wheelhouse, {"toyapp": "1.0"}, run=run)
+    for entry in lock_cache.iterdir():
+        entry.write_text("not a lock\n")
+    assert resolve(wheelhouse, {"toyapp": "1.0"}, run=run) == first
+    assert run.calls == 2
+
+
+def test_a_lock_from_an_index_is_never_cached(wheelhouse):
+    key = lock_cache_key(
+        find_uv(), ["toyapp==1.0"], [], DEBIAN_12, {"offline": False, "find_links": [str(wheelhouse)]}, []
+    )
+    assert key is None
