@@ -170,9 +170,9 @@ class CountingRun:
     def __init__(self):
         self.calls = 0
 
-    def __call__(self, argv, **kwargs):
+    def __call__(self, argv, check=False, **kwargs):
         self.calls += 1
-        return subprocess.run(argv, **kwargs)
+        return subprocess.run(argv, check=check, **kwargs)
 
 
 def test_an_offline_lock_is_resolved_once_until_a_wheel_changes(wheelhouse, lock_cache):
