@@ -12,6 +12,7 @@ from ansible_collections.botfleet.deploy.plugins.plugin_utils.pins import (
     canonical_names,
     find_conflicts,
     installed_versions,
+    offline_problems,
     parse_hashes,
     parse_pins,
     parse_requirements,
@@ -33,8 +34,11 @@ class ActionModule(BotfleetAction):
             requirements = parse_requirements(args["requirements"])
             allowed = canonical_names(args["allow_conflicts"])
             hashes = parse_hashes(args["hashes"], pins)
+            refused = offline_problems(args["requirements"], args["find_links"]) if args["offline"] else []
         except PinError as exc:
             return dict(result, failed=True, msg=str(exc))
+        if refused:
+            return dict(result, failed=True, msg="nothing ran: " + "; ".join(refused))
         if not pins:
             return dict(result, failed=True, msg="pins is empty; give at least one package: version")
 

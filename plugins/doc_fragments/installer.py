@@ -44,7 +44,12 @@ options:
     version_added: 0.1.0
   offline:
     description:
-      - Never contact a package index; install only from O(find_links).
+      - Never contact a package index; install only from O(find_links), which must be local directories.
+      - A requirement that names a URL or a path (C(x @ file:///tmp/x.whl), C(x @ https://host/x.whl)) is refused
+        before anything runs; put its wheel in the wheelhouse and require it by name.
+      - The installer runs with no index at all, C(--no-index) (and C(--offline) for C(uv)), without the index
+        variables of the environment (E(PIP_INDEX_URL), E(UV_INDEX_URL) and the like) and without configuration
+        files.
     type: bool
     default: false
     version_added: 0.1.0

@@ -25,6 +25,20 @@ _BASE_ENV = {
     "UV_PYTHON_DOWNLOADS": "never",
 }
 
+# Where an installer may find an index besides its arguments; an offline run gets none of them.
+INDEX_ENV = (
+    "PIP_INDEX_URL",
+    "PIP_EXTRA_INDEX_URL",
+    "PIP_FIND_LINKS",
+    "UV_INDEX",
+    "UV_INDEX_URL",
+    "UV_DEFAULT_INDEX",
+    "UV_EXTRA_INDEX_URL",
+    "UV_FIND_LINKS",
+)
+# Configuration files can name an index too; an offline run reads none.
+_OFFLINE_ENV = {"PIP_CONFIG_FILE": os.devnull, "PIP_NO_INDEX": "1", "UV_NO_CONFIG": "1", "UV_OFFLINE": "1"}
+
 _CREDENTIALS = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]*://)[^/@\s]+@", re.IGNORECASE)
 
 
@@ -109,6 +123,8 @@ class Installer:
         self.offline = offline
         self.require_hashes = require_hashes
         self.commands = []
+        # Who runs the installer: the module's user, or a build user (module_utils/build.py).
+        self.run_command = module.run_command
 
     @classmethod
     def from_params(cls, module, params):
@@ -138,11 +154,22 @@ class Installer:
             )
         return found
 
-    def _run(self, argv, what):
+    def environment(self):
+        """(variables to set, variables to remove) for an installer run."""
         env = dict(_BASE_ENV)
+        if self.offline:
+            env.update(_OFFLINE_ENV)
+            return env, INDEX_ENV
         env.update(self._source_env())
+        return env, ()
+
+    def _run(self, argv, what):
+        env, removed = self.environment()
+        # run_command only adds to this process's environment: what an offline run must not see goes first.
+        for name in removed:
+            os.environ.pop(name, None)
         self.commands.append(redact(" ".join(argv)))
-        rc, out, err = self.module.run_command(argv, environ_update=env)
+        rc, out, err = self.run_command(argv, environ_update=env)
         if rc != 0:
             detail = redact((err or "").strip() or (out or "").strip())
             raise InstallError(f"{what} failed (rc={rc})", detail[-4000:])
@@ -153,7 +180,8 @@ class Installer:
         if not interpreter:
             raise InstallError(f"python {python!r} was not found on the target; set python to an interpreter path")
         if self.uv:
-            self._run([self.uv, "venv", "--quiet", "--python", interpreter, path], "creating the virtualenv")
+            offline = ["--offline"] if self.offline else []
+            self._run([self.uv, "venv", "--quiet", *offline, "--python", interpreter, path], "creating the virtualenv")
         else:
             self._run([interpreter, "-m", "venv", path], "creating the virtualenv")
 
@@ -172,12 +200,27 @@ class Installer:
     def _source_args(self):
         args = []
         if self.offline:
-            args.append("--no-index")
+            # uv's --offline also keeps it from fetching a URL requirement; pip has no such switch, so the
+            # controller refuses URL requirements when offline (plugin_utils/pins.offline_problems).
+            args += ["--no-index", "--offline"] if self.uv else ["--no-index"]
         for link in self.find_links:
             args += ["--find-links", link]
         if self.require_hashes:
             args.append("--require-hashes")
         return args
+
+    def install_lock(self, venv_path, lock_file, names, allow_sdists):
+        """Install exactly the lock: every distribution it names, hash-checked, nothing resolved beyond it.
+
+        ``names`` are the lock's distributions; only those in ``allow_sdists`` may come as source.
+        """
+        if self.uv:
+            argv = [self.uv, "pip", "install", "--python", venv_python(venv_path)]
+        else:
+            argv = [venv_python(venv_path), "-m", "pip", "install", "--quiet"]
+        argv += ["--no-deps", "--require-hashes", *only_binary_args(names, allow_sdists), "-r", lock_file]
+        argv += [arg for arg in self._source_args() if arg != "--require-hashes"]
+        return self._run(argv, "installing the lock")
 
     def install(self, venv_path, lines, what, dry_run=False):
         """Install requirement ``lines`` into the venv in one resolver run."""
@@ -202,6 +245,21 @@ class Installer:
             return self._run(argv, what)
         finally:
             shutil.rmtree(workdir, ignore_errors=True)
+
+
+def only_binary_args(names, allow_sdists):
+    """Installer arguments that refuse source distributions, except for the packages in ``allow_sdists``.
+
+    pip and uv cannot say "binary only, except these": the exceptions are made by naming every
+    other package of the lock.
+    """
+    allowed = {normalize_name(name) for name in allow_sdists or []}
+    if not allowed:
+        return ["--only-binary", ":all:"]
+    args = []
+    for name in sorted({normalize_name(name) for name in names} - allowed):
+        args += ["--only-binary", name]
+    return args
 
 
 def apply_pins(module, params):

@@ -31,13 +31,14 @@ import shutil
 import tempfile
 import time
 
+from ansible_collections.botfleet.deploy.plugins.module_utils.lock import LOCK_FILE, lock_digest
 from ansible_collections.botfleet.deploy.plugins.module_utils.validate import bot_name_problem
 from ansible_collections.botfleet.deploy.plugins.module_utils.venv import format_timestamp, venv_python
 
 RELEASE_ID = re.compile(r"[0-9a-f]{12}")
 CONFIG_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.@-]{0,99}")
 # Names inside a release directory that config files must not take.
-RESERVED_NAMES = ("venv", "release.json", "app", "lock.txt")
+RESERVED_NAMES = ("venv", "release.json", "app", LOCK_FILE)
 COMPLETE_MARKER = ".complete"
 STAGING_PREFIX = ".staging-"
 HISTORY_LIMIT = 200
@@ -46,9 +47,11 @@ DEFAULT_STATE_GROUP = "botfleet"
 # A staging directory this old belongs to a build that died; younger ones may be in progress.
 STALE_STAGING_SECONDS = 6 * 3600
 
+# The platform fields tell the controller which wheels the lock may choose (plugin_utils/lock.py).
 INTERPRETER_SCRIPT = (
     "import json, platform, sys; print(json.dumps({'version': platform.python_version(), "
-    "'implementation': sys.implementation.name, 'executable': sys.executable}))"
+    "'implementation': sys.implementation.name, 'executable': sys.executable, "
+    "'machine': platform.machine(), 'system': platform.system(), 'libc': list(platform.libc_ver())}))"
 )
 
 
@@ -87,27 +90,29 @@ def config_digests(config):
     return {name: hashlib.sha256(config[name].encode("utf-8")).hexdigest() for name in sorted(config or {})}
 
 
-def compute_venv_id(pins, requirements, interpreter):
-    """Content address of a release's venv inputs: what the canary proves for the whole fleet.
+def compute_venv_id(lock, interpreter, allow_sdists=()):
+    """Content address of a release's venv: its lock and its interpreter, what a canary proves for the fleet.
 
-    ``pins`` and ``requirements`` arrive normalized by the controller (canonical
-    names, canonical specifier text), so spelling differences do not change the id.
+    ``lock`` is the parsed lock (module_utils/lock.py): every distribution with its exact version and
+    the sha256 of its allowed files, so the same id means the same bits. Packages allowed to build
+    from source are part of it too, since a build from source is not bit for bit the file locked.
     """
     document = {
-        "pins": {name: pins[name] for name in sorted(pins)},
-        "requirements": sorted(requirements),
+        "lock": lock_digest(lock),
         "python": "{}-{}".format(interpreter["implementation"], interpreter["version"]),
     }
+    if allow_sdists:
+        document["sdists"] = sorted(allow_sdists)
     return _digest(document)[:12]
 
 
-def compute_release_id(pins, requirements, interpreter, config=None):
-    """Content address of a release: its venv inputs and its configuration files.
+def compute_release_id(lock, interpreter, config=None, allow_sdists=()):
+    """Content address of a release: its venv (lock and interpreter) and its configuration files.
 
     Without configuration it equals the venv id. The same inputs give the same id
     on every host; a bot's own configuration (its name in the unit) makes its id its own.
     """
-    venv_id = compute_venv_id(pins, requirements, interpreter)
+    venv_id = compute_venv_id(lock, interpreter, allow_sdists)
     if not config:
         return venv_id
     return _digest({"venv": venv_id, "config": config_digests(config)})[:12]
@@ -280,6 +285,13 @@ class ReleaseStore:
             problems.append(f"{path}/{COMPLETE_MARKER} is missing (the build did not finish)")
         if not os.access(venv_python(os.path.join(path, "venv")), os.X_OK):
             problems.append(f"{path}/venv/bin/python is missing")
+        locked = record.get("lock") if isinstance(record, dict) else None
+        if locked:
+            text = read_text(os.path.join(path, LOCK_FILE))
+            if text is None:
+                problems.append(f"{path}/{LOCK_FILE} is missing")
+            elif hashlib.sha256(text.encode("utf-8")).hexdigest() != locked:
+                problems.append(f"{path}/{LOCK_FILE} was changed after the build")
         wanted = record.get("config") if isinstance(record, dict) else None
         for name, digest in sorted((wanted or {}).items()):
             text = read_text(os.path.join(path, name))

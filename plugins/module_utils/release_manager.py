@@ -5,11 +5,13 @@
 Building is split in phases so that the controller can check the staged venv
 with the real ``packaging`` library before it becomes a release:
 
-    stage   build releases/.staging-<id>-*/venv, smoke-test it, return its raw facts
+    inspect return the release interpreter's version and platform, for the controller to lock for
+    stage   build releases/.staging-<id>-*/venv from the lock, smoke-test it, return its raw facts
     commit  move the staging directory into place as releases/<id>
     discard remove the staging directory (the controller refused it)
 
-The action plugin drives these phases through the hidden ``_phase`` option.
+The action plugin drives these phases through the hidden ``_phase`` option and passes the lock
+it resolved through ``_lock``; the release id is the lock's content address.
 """
 
 from __future__ import annotations
@@ -20,11 +22,19 @@ import os
 import shutil
 import time
 
+from ansible_collections.botfleet.deploy.plugins.module_utils.build import BuildUser, BuildUserError, seal
 from ansible_collections.botfleet.deploy.plugins.module_utils.installer import (
     Installer,
     InstallError,
-    install_sets,
     summarize,
+)
+from ansible_collections.botfleet.deploy.plugins.module_utils.lock import (
+    LOCK_FILE,
+    LockError,
+    format_lock,
+    lock_digest,
+    lock_versions,
+    parse_lock,
 )
 from ansible_collections.botfleet.deploy.plugins.module_utils.release import (
     ReleaseError,
@@ -36,6 +46,7 @@ from ansible_collections.botfleet.deploy.plugins.module_utils.release import (
     config_digests,
     interpreter_info,
     prune_plan,
+    read_text,
     smoke_test,
     verify_unit,
     write_json_atomic,
@@ -49,7 +60,7 @@ STATES = ("built", "active", "rolled_back", "pruned", "recorded")
 RECORD_EVENTS = ("canary", "rollout", "rollback", "gate", "soak", "provision")
 RECORD_VERDICTS = ("passed", "failed")
 VERDICT_LIMIT = 50
-PHASES = ("stage", "commit", "discard")
+PHASES = ("inspect", "stage", "commit", "discard")
 # Left in the staging directory by the stage phase for the commit phase.
 BUILD_NOTE = ".build.json"
 
@@ -75,6 +86,12 @@ class ReleaseManager:
         self.result = {"changed": False, "bot": self.params["bot"]}
 
     def run(self):
+        if self.params["_phase"] == "inspect":
+            try:
+                self.result["interpreter"] = self.interpreter()
+            except ReleaseError as exc:
+                self.module.fail_json(msg=str(exc), **self.result)
+            return self.result
         try:
             handler = {
                 "built": self.built,
@@ -104,16 +121,41 @@ class ReleaseManager:
             python = found
         return interpreter_info(self.module.run_command, python)
 
+    def lock_entries(self):
+        """The lock the controller resolved for this release (hidden option _lock), parsed."""
+        if not self.params["_lock"]:
+            raise ReleaseError(
+                "no lock was given: the release action resolves the pins into a lock on the controller; "
+                "run botfleet.deploy.release as a task, not its module alone"
+            )
+        try:
+            return parse_lock(self.params["_lock"])
+        except LockError as exc:
+            raise ReleaseError(str(exc)) from exc
+
     def target_id(self):
-        """The release id named by release_id, or the content address of the given pins and config."""
+        """The release id named by release_id, or the content address of the lock of the given pins and config."""
         if self.params["release_id"]:
             check_release_id(self.params["release_id"])
             return self.params["release_id"]
         if not self.params["pins"] and not self.params["requirements"]:
             raise ReleaseError("give pins (and requirements) or a release_id")
         return compute_release_id(
-            self.params["pins"], self.params["requirements"], self.interpreter(), self.params["config"]
+            self.lock_entries(), self.interpreter(), self.params["config"], self.params["allow_sdists"]
         )
+
+    def current_versions(self):
+        """{name: version} of the release current points at: its lock, or what an older release recorded."""
+        current = self.store.current()
+        if not current:
+            return None
+        try:
+            text = read_text(os.path.join(self.store.path(current), LOCK_FILE))
+            if text is not None:
+                return lock_versions(parse_lock(text))
+            return dict(self.store.read_release(current).get("resolved") or {})
+        except (OSError, ValueError):
+            return None
 
     def unit_name(self):
         """The config file that is the bot's systemd unit, or None."""
@@ -123,6 +165,13 @@ class ReleaseManager:
         if len(units) > 1:
             raise ReleaseError(f"config holds {len(units)} unit files ({', '.join(units)}); a release has one")
         return units[0] if units else None
+
+    def build_user(self):
+        """Who builds and smoke-imports the release (module_utils/build.py)."""
+        try:
+            return BuildUser(self.params["build_user"], self.module.get_bin_path("setpriv", required=False))
+        except BuildUserError as exc:
+            raise ReleaseError(f"release of {self.store.bot} not built: {exc}") from exc
 
     def lock(self):
         """The bot's lock; check mode writes nothing, not even the lock file."""
@@ -153,8 +202,11 @@ class ReleaseManager:
         interpreter = self.interpreter()
         unit_name = self.unit_name()
         config = self.params["config"] or {}
-        release_id = compute_release_id(self.params["pins"], self.params["requirements"], interpreter, config)
-        self.result["venv_id"] = compute_venv_id(self.params["pins"], self.params["requirements"], interpreter)
+        lock = self.lock_entries()
+        sdists = self.params["allow_sdists"]
+        release_id = compute_release_id(lock, interpreter, config, sdists)
+        self.result["venv_id"] = compute_venv_id(lock, interpreter, sdists)
+        self.result["current_versions"] = self.current_versions()
         self.describe(release_id)
         damaged = self.store.problems(release_id)
         if not damaged:
@@ -170,15 +222,23 @@ class ReleaseManager:
         staging = self.store.new_staging(release_id)
         venv = os.path.join(staging, "venv")
         installer = Installer.from_params(self.module, self.params)
-        resolved, forced = install_sets(
-            self.params["pins"], self.params["requirements"], self.params["allow_conflicts"], self.params["hashes"]
-        )
         self.result["installer"] = installer.name
         try:
+            builder = self.build_user()
+            home = builder.prepare(staging)
+            as_builder = builder.run_command(self.module, staging)
+            installer.run_command = as_builder
+            lock_file = os.path.join(home, LOCK_FILE)
+            write_text_atomic(lock_file, format_lock(lock), 0o644)
             installer.create_venv(interpreter["executable"], venv)
-            installer.install(venv, resolved, "installing the pins")
-            installer.install(venv, forced, "installing the pins in allow_conflicts")
-            failure = smoke_test(self.module.run_command, venv, self.params["smoke_imports"])
+            # Exactly the lock, hash-checked: a file that is not the one locked fails the build.
+            installer.install_lock(venv, lock_file, list(lock), sdists)
+            shutil.rmtree(home)
+            # Root's and read-only before any of its code runs: the import below cannot change the release.
+            seal(staging)
+            os.chmod(staging, 0o755)  # noqa: S103 - the build user imports from it, the bot's user runs it
+            write_text_atomic(os.path.join(staging, LOCK_FILE), format_lock(lock), 0o644)
+            failure = smoke_test(as_builder, venv, self.params["smoke_imports"])
             if failure:
                 raise ReleaseError(
                     "release {} of {} failed its import smoke test ({}): {}".format(
@@ -195,17 +255,28 @@ class ReleaseManager:
                     raise ReleaseError(
                         f"release {release_id} of {self.store.bot}: systemd refuses its unit {unit_name}: {failure}"
                     )
-            facts = gather(self.module.run_command, venv)
-            write_json_atomic(os.path.join(staging, BUILD_NOTE), {"installer": installer.name})
+            # Read by the build user too: the venv's interpreter runs its packages' .pth files.
+            facts = gather(as_builder, venv)
+            write_json_atomic(
+                os.path.join(staging, BUILD_NOTE),
+                {"installer": installer.name, "lock": lock_digest(lock), "facts": facts},
+            )
         except InstallError as exc:
             shutil.rmtree(staging, ignore_errors=True)
             self.result["commands"] = installer.commands
             hint = ""
-            if "depends on" in exc.detail:
-                hint = " (if this declared-requirement conflict is intended, list the package in allow_conflicts)"
+            if "hash" in exc.detail.lower():
+                hint = (
+                    " (a file differs from the one locked: the target's wheelhouse is not the controller's; "
+                    "push it again)"
+                )
+            elif "permission denied" in exc.detail.lower():
+                hint = (
+                    f" (the build user {self.params['build_user']} must be able to read the interpreter and find_links)"
+                )
             raise ReleaseError(
                 f"building release {release_id} of {self.store.bot}: {exc} with {installer.name}: "
-                f"{summarize(exc.detail)}; nothing was switched{hint}"
+                f"{summarize(exc.detail)}; nothing was built and nothing was switched{hint}"
             ) from exc
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
@@ -216,15 +287,22 @@ class ReleaseManager:
         staging = self.staged_path()
         release_id = self.params["release_id"]
         check_release_id(release_id)
-        facts = gather(self.module.run_command, os.path.join(staging, "venv"))
         note_path = os.path.join(staging, BUILD_NOTE)
         with open(note_path) as handle:
             note = json.load(handle)
         os.unlink(note_path)
+        # What the stage phase read as the build user; nothing of the release runs as root.
+        facts = note["facts"]
         config = self.params["config"] or {}
+        lock = self.lock_entries()
+        if note.get("lock") != lock_digest(lock):
+            raise ReleaseError(f"the staging directory of release {release_id} was built from another lock")
         record = {
             "id": release_id,
-            "venv_id": compute_venv_id(self.params["pins"], self.params["requirements"], facts["python"]),
+            "venv_id": compute_venv_id(lock, facts["python"], self.params["allow_sdists"]),
+            # sha256 of lock.txt: a release whose lock.txt changed is not whole.
+            "lock": lock_digest(lock),
+            "allow_sdists": self.params["allow_sdists"],
             "config": config_digests(config),
             "unit": self.unit_name(),
             "bot": self.store.bot,

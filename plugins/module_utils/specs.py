@@ -75,8 +75,12 @@ def release_spec():
         "unit_dir": {"type": "path", "default": "/etc/systemd/system"},
         "redact": {"type": "list", "elements": "str", "default": [], "no_log": True},
         "state_group": {"type": "str", "default": "botfleet"},
+        "allow_sdists": {"type": "list", "elements": "str", "default": []},
+        "controller_find_links": {"type": "list", "elements": "str", "default": []},
+        "build_user": {"type": "str", "default": "botfleet-build"},
         # Hidden: the action plugin drives the build phases (see module_utils/release_manager.py).
         "_phase": {"type": "str", "choices": list(PHASES)},
+        "_lock": {"type": "str"},
         "_staged": {"type": "path"},
         "_accepted": {"type": "list", "elements": "dict", "default": []},
     }

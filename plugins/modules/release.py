@@ -15,14 +15,23 @@ description:
   - A release is the whole deployable unit of a bot, secrets aside, its venv and its configuration files
     (O(config), the systemd unit and the non-secret environment). Switching C(current) switches both, and the
     release's unit file is installed into O(unit_dir) in the same locked step.
-  - A release id is a content address, a short hash of the normalized pins, the extra requirements, the
-    interpreter's version and the configuration files, so the same inputs give the same id on every host.
+  - A release is built from a lock. On the controller, the pins and O(requirements) are resolved with C(uv pip compile
+    --generate-hashes) for the version and platform of the target's interpreter into every distribution with its
+    exact version and the sha256 of each allowed file; the pins of packages in O(allow_conflicts) are resolver
+    overrides. The lock is kept in the release as C(lock.txt) and returned as RV(lock).
+  - A release id is a content address, a short hash of the lock, the interpreter's version and the configuration
+    files, so the same id means the same bits on every host, and the same pins resolved otherwise (an unpinned
+    dependency with a new version) are another release.
+  - The target installs exactly the lock, with hash checking required and without resolving again, from wheels only
+    except for the packages in O(allow_sdists). A file that differs from the lock (a wheel swapped under the same
+    name) fails the build, which leaves nothing behind.
   - A release is whole only when its C(.complete) marker, written last by the build, its interpreter and its
     configuration files (unchanged since the build) are there. A damaged release is built again by O(state=built)
     and refused by O(state=active) and O(state=rolled_back), with what is missing.
   - O(state=built) builds a missing release aside, in a staging directory, with C(uv) or C(pip); checks that every
-    pin is satisfied and that no declared-requirement conflict exists except on packages in O(allow_conflicts)
-    (with the C(packaging) library, on the controller); imports O(smoke_imports) with the release's interpreter; and
+    pin is satisfied, that every distribution of the lock is installed at its locked version and that no
+    declared-requirement conflict exists except on packages in O(allow_conflicts) (with the C(packaging) library, on
+    the controller); imports O(smoke_imports) with the release's interpreter; and
     only then renames it into place. A failed build removes its staging directory and never touches C(current).
   - O(state=active) points C(current) at a built release by renaming a new symlink over it, installs its unit
     file, and records the release it replaced as the previous one. If that record cannot be written, the link and
@@ -135,6 +144,12 @@ options:
       - Strings shorter than 8 characters are not masked, since they would be masked inside release ids and times too.
       - The action always adds the values of the host's C(botfleet_secrets) and the C(token) of its C(botfleet_probe)
         and C(botfleet_notify), so a verdict recorded by a task that does not pass O(redact) is scrubbed too.
+  allow_sdists:
+    description:
+      - Names of packages that may be installed from a source distribution, which runs its build backend.
+      - Every other package installs from a wheel only, on the target and when the lock is resolved. A package in this
+        list may make the controller build its metadata while it resolves the lock.
+      - They are part of the release id, since a build from source is not the locked file bit for bit.
     type: list
     elements: str
     default: []
@@ -145,6 +160,27 @@ options:
       - When the host has no such group, the file keeps the group of that user.
     type: str
     default: botfleet
+  build_user:
+    description:
+      - When the module runs as root, the venv is built and O(smoke_imports) imported as this unprivileged user,
+        through C(setpriv) without supplementary groups or capabilities, in a staging directory it owns; the
+        finished release is then made root-owned, with nothing writable by group or others and no setuid bit,
+        before any of its code runs again and before it becomes a release.
+      - The C(botfleet.deploy.bot_host) role creates it. The user must be able to read the interpreter and
+        O(find_links), and should not be able to read the bots' secrets.
+      - An empty string builds as the module's own user, so package code runs as root.
+    type: str
+    default: botfleet-build
+    version_added: 0.2.0
+  controller_find_links:
+    description:
+      - Directories on the controller (or URLs) the lock is resolved from, usually the wheelhouse whose copy on the
+        target O(find_links) names. Without it, O(find_links) is read on the controller.
+      - With O(offline=true) the lock is resolved from these alone; otherwise also from O(index_url) and
+        O(extra_index_urls).
+    type: list
+    elements: str
+    default: []
     version_added: 0.2.0
   lock_timeout:
     description:
@@ -154,10 +190,15 @@ options:
     version_added: 0.1.0
   _phase:
     description:
-      - Internal, set by the action plugin to drive a build (stage, commit, discard); tasks must not set it.
+      - Internal, set by the action plugin to drive a build (inspect, stage, commit, discard); tasks must not set it.
     type: str
-    choices: [stage, commit, discard]
+    choices: [inspect, stage, commit, discard]
     version_added: 0.1.0
+  _lock:
+    description:
+      - Internal, set by the action plugin; the lock it resolved for the release.
+    type: str
+    version_added: 0.2.0
   _staged:
     description:
       - Internal, set by the action plugin; the staging directory of a build.
@@ -176,11 +217,21 @@ attributes:
     description: Reports the release id and whether it would be built, switched or removed.
   diff_mode:
     support: full
-    description: Shows the target of C(current) before and after a switch.
+    description: >-
+      Shows the target of C(current) before and after a switch, and with O(state=built) the versions of the current
+      release's lock against the new one's (transitive dependencies included).
   action:
     support: full
-    description: Validation and the checks of a staged release run in an action plugin on the controller.
+    description: >-
+      Validation, the lock's resolution and the checks of a staged release run in an action plugin on the
+      controller.
+requirements:
+  - uv on the controller (next to the Python that runs Ansible, or on E(PATH)), to resolve the lock.
 notes:
+  - The lock is resolved from the package sources before anything runs on the target, also for a release that is
+    built already; a rollback (O(state=rolled_back)) and a switch to a named O(release_id) need no package source.
+  - Installing and importing run package code; with O(build_user) none of it runs as root. Reading the staged
+    venv's facts runs its interpreter as the build user too.
   - A venv built in the staging directory is moved into place; the absolute paths in its C(bin/) scripts and
     C(pyvenv.cfg) are rewritten to the final path before the move.
 seealso:
@@ -199,6 +250,7 @@ EXAMPLES = r"""
     requirements: [botfleet-demo-bot==0.1.0]
     smoke_imports: [botfleet_demo_bot]
     find_links: [/var/cache/botfleet/wheelhouse]
+    controller_find_links: ["{{ playbook_dir }}/../.cache/wheelhouse"]
     offline: true
   register: __botfleet_release
 
@@ -236,9 +288,24 @@ release_id:
   returned: except with O(state=pruned)
   type: str
   sample: 3f9c2a61b0d4
+lock:
+  description: >-
+    The release's lock (C(lock.txt)), every distribution with its exact version and the sha256 of each allowed
+    file, in the requirements format with C(--hash) options.
+  returned: with O(state=built)
+  type: str
+  sample: "websockets==16.1 \\\n    --hash=sha256:0f4d0b4a...\n"
+lock_changes:
+  description: >-
+    The versions that change from the current release's lock to this one, transitive dependencies included;
+    C(before) is null for an added distribution and C(after) for a removed one.
+  returned: with O(state=built)
+  type: list
+  elements: dict
+  sample: [{name: websockets, before: "11.0.3", after: "16.1"}]
 venv_id:
   description: >-
-    Content address of the release's venv inputs alone (pins, requirements, interpreter). Bots with their own
+    Content address of the release's venv alone (its lock and its interpreter). Bots with their own
     configuration have their own release ids; the same venv id means the same packages, which is what a rollout
     checks against its canary.
   returned: with O(state=built)
@@ -259,7 +326,9 @@ release_path:
   type: str
   sample: /opt/botfleet/barnacles/releases/3f9c2a61b0d4
 release:
-  description: The release's C(release.json) (pins, requirements, resolved versions, interpreter, creation time).
+  description: >-
+    The release's C(release.json) (pins, requirements, resolved versions, the sha256 of its lock, interpreter,
+    creation time).
   returned: when the release is built (not in check mode for a new one)
   type: dict
 current_id:

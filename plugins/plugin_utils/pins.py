@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ansible_collections.botfleet.deploy.plugins.module_utils.installer import redact
+
 try:
     from packaging.markers import UndefinedEnvironmentName
     from packaging.requirements import InvalidRequirement, Requirement
@@ -316,6 +318,26 @@ def requirement_changes(lines, versions):
             {"name": name, "before": before, "after": after, "action": "install" if before is None else "upgrade"}
         )
     return changes
+
+
+def offline_problems(requirements, find_links):
+    """Why an offline install would still reach the network, as sentences; empty when it would not.
+
+    Offline means every package comes from a local wheelhouse: a requirement that names a URL or a
+    path (``evil @ file:///tmp/evil.whl``) or a ``find_links`` URL is refused before anything runs.
+    """
+    problems = []
+    for line in parse_requirements(requirements):
+        req = Requirement(line)
+        if req.url:
+            problems.append(
+                f"requirement {line!r} names a URL or a path; with offline=true every package comes from the "
+                f"wheelhouse: put its wheel there and require {canonicalize_name(req.name)} by name and version"
+            )
+    for link in find_links or []:
+        if "://" in str(link) and not str(link).startswith("file://"):
+            problems.append(f"find_links {redact(str(link))!r} is a URL; with offline=true give local directories only")
+    return problems
 
 
 def normalized_requirements(lines):

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import os
 import shutil
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -25,6 +28,38 @@ def make_venv(path, *requirements):
             [UV, "pip", "install", "--quiet", "--python", str(Path(path, "bin", "python")), *requirements], check=True
         )
     return Path(path)
+
+
+def make_wheel(directory, name, version, requires=(), code=""):
+    """Write a real pure-Python wheel ``name-version-py3-none-any.whl`` into ``directory``; return its path.
+
+    ``code`` is the package's ``__init__.py``: two wheels of the same name and version with other code
+    are the "same name, other bits" a swapped wheel is.
+    """
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    info = f"{name}-{version}.dist-info"
+    metadata = f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n"
+    metadata += "".join(f"Requires-Dist: {line}\n" for line in requires)
+    files = {
+        f"{name}/__init__.py": code or f"VERSION = {version!r}\n",
+        f"{info}/METADATA": metadata,
+        f"{info}/WHEEL": "Wheel-Version: 1.0\nGenerator: botfleet-tests\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
+    }
+    record = []
+    for path, text in files.items():
+        digest = base64.urlsafe_b64encode(hashlib.sha256(text.encode()).digest()).rstrip(b"=").decode()
+        record.append(f"{path},sha256={digest},{len(text.encode())}")
+    files[f"{info}/RECORD"] = "\n".join([*record, f"{info}/RECORD,,"]) + "\n"
+    wheel = directory / f"{name}-{version}-py3-none-any.whl"
+    with zipfile.ZipFile(wheel, "w") as archive:
+        for path, text in files.items():
+            archive.writestr(zipfile.ZipInfo(path, date_time=(1980, 1, 1, 0, 0, 0)), text)
+    return wheel
+
+
+def wheel_hash(wheel):
+    return "sha256:" + hashlib.sha256(Path(wheel).read_bytes()).hexdigest()
 
 
 def ansible_env(**extra):

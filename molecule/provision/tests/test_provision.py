@@ -3,6 +3,7 @@
 import json
 
 import pytest
+import testinfra
 
 BOTS = {
     "botfleet-mol-prov-vm1": ["barnacles", "toodles", "money_ball"],
@@ -113,6 +114,36 @@ def test_the_unit_and_environment_come_from_the_current_release(host):
         assert "BOTFLEET_BOT_NAME" not in host.file(f"/etc/botfleet/{bot}.env").content_string, bot
         files = f"/opt/botfleet/{bot}/releases/*/environment /opt/botfleet/{bot}/releases/*/*.service"
         assert host.run(f"grep -l 'lab-{bot}-token' {files} /opt/botfleet/{bot}/releases/*/release.json").rc == 1, bot
+
+
+def test_releases_are_root_owned_and_read_only_to_the_bots(host):
+    for bot in bots_of(host):
+        releases = f"/opt/botfleet/{bot}/releases"
+        # Built by botfleet-build, then sealed: no file of another owner, none writable by group or others.
+        assert host.check_output(f"find {releases} ! -user root -o ! -group root") == "", bot
+        assert host.check_output(f"find {releases} ! -type l -perm /022") == "", bot
+        lock = host.file(f"/opt/botfleet/{bot}/current/lock.txt")
+        assert (lock.user, lock.mode) == ("root", 0o644), bot
+        assert "websockets==11.0.3 \\\n    --hash=sha256:" in lock.content_string, bot
+
+
+def test_the_build_user_has_no_login_and_no_access_to_secrets(host):
+    user = host.user("botfleet-build")
+    assert user.shell == "/usr/sbin/nologin"
+    assert "botfleet" not in user.groups
+    denied = host.run("setpriv --reuid=botfleet-build --regid=botfleet-build --clear-groups -- ls /etc/botfleet")
+    assert denied.rc != 0 and "Permission denied" in denied.stderr
+
+
+def test_the_same_pins_give_the_same_venv_and_lock_on_both_vms():
+    vm1, vm2 = (testinfra.get_host(f"podman://botfleet-mol-prov-vm{n}") for n in (1, 2))
+    first = json.loads(vm1.file("/opt/botfleet/barnacles/current/release.json").content_string)
+    second = json.loads(vm2.file("/opt/botfleet/jarvis/current/release.json").content_string)
+    assert first["venv_id"] == second["venv_id"]
+    assert (
+        vm1.file("/opt/botfleet/barnacles/current/lock.txt").content_string
+        == vm2.file("/opt/botfleet/jarvis/current/lock.txt").content_string
+    )
 
 
 def test_the_crash_looping_provision_was_gated_recorded_and_rolled_back(host):

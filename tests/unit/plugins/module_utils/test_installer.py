@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from ansible_collections.botfleet.deploy.plugins.module_utils.installer import (
+    INDEX_ENV,
+    Installer,
     install_sets,
     normalize_name,
     redact,
@@ -79,3 +83,64 @@ def test_summarize_falls_back_to_the_last_lines_and_limits_length():
     assert summarize("a\nb\nc\nd") == "b c d"
     assert summarize("") == "no output"
     assert len(summarize("error " * 500)) == 800
+
+
+class FakeModule:
+    """Records the installer runs; every run succeeds."""
+
+    _name = "botfleet.deploy.test"
+
+    def __init__(self):
+        self.runs = []
+
+    def get_bin_path(self, name, required=False):
+        return f"/usr/bin/{name}"
+
+    def fail_json(self, **kwargs):
+        raise AssertionError(kwargs["msg"])
+
+    def run_command(self, argv, environ_update=None):
+        env = dict(os.environ, **(environ_update or {}))
+        self.runs.append((argv, env))
+        return 0, "", ""
+
+
+@pytest.fixture
+def index_env(monkeypatch):
+    """An operator's shell that names an index in the environment."""
+    for name in INDEX_ENV:
+        monkeypatch.setenv(name, "https://index.example/simple")
+
+
+@pytest.mark.parametrize("choice", ["uv", "pip"])
+def test_offline_installer_gets_no_network(tmp_path, index_env, choice):
+    module = FakeModule()
+    installer = Installer(
+        module, choice=choice, index_url="https://index.example/simple", find_links=["/wheels"], offline=True
+    )
+    venv = tmp_path / "venv"
+    (venv / "bin").mkdir(parents=True)
+    (venv / "bin" / "pip").write_text("")
+    (venv / "bin" / "pip").chmod(0o755)
+    installer.install(str(venv), ["backoff==2.2.1"], "installing the pins")
+    argv, env = module.runs[-1]
+    assert "--no-index" in argv
+    assert ("--offline" in argv) == (choice == "uv")
+    assert not [name for name in INDEX_ENV if name in env]
+    assert env["UV_OFFLINE"] == "1" and env["PIP_NO_INDEX"] == "1"
+    assert "index.example" not in " ".join(argv) + " ".join(env.values())
+
+
+def test_offline_uv_venv_is_created_offline(tmp_path):
+    module = FakeModule()
+    Installer(module, choice="uv", offline=True).create_venv("/usr/bin/python3", str(tmp_path / "venv"))
+    assert "--offline" in module.runs[-1][0]
+
+
+def test_online_installer_passes_the_index_through_the_environment(tmp_path):
+    module = FakeModule()
+    installer = Installer(module, choice="uv", index_url="https://index.example/simple")
+    installer.install(str(tmp_path / "venv"), ["backoff==2.2.1"], "installing the pins")
+    argv, env = module.runs[-1]
+    assert env["UV_INDEX_URL"] == "https://index.example/simple"
+    assert "--offline" not in argv and "--no-index" not in argv

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import hashlib
 import json
 import os
 import shutil
@@ -14,6 +15,7 @@ import pytest
 from conftest import TARGET_PYTHON
 
 from ansible_collections.botfleet.deploy.plugins.module_utils import release as release_module
+from ansible_collections.botfleet.deploy.plugins.module_utils.lock import format_lock, lock_digest
 from ansible_collections.botfleet.deploy.plugins.module_utils.release import (
     COMPLETE_MARKER,
     BotLock,
@@ -65,27 +67,56 @@ def fake_release(store, release_id, created, unit_text=None):
         handle.write(release_id + "\n")
 
 
-def test_release_id_is_a_content_address():
-    pins = {"webex-bot": "==1.3.1", "websockets": "==16.1"}
-    first = compute_release_id(pins, ["botfleet-demo-bot==0.1.0"], CPYTHON_311)
-    assert first == compute_release_id(dict(reversed(pins.items())), ["botfleet-demo-bot==0.1.0"], CPYTHON_311)
+def locked(**versions):
+    """A lock of the given versions, one made-up file hash each."""
+    return {
+        name: {"version": version, "hashes": ["sha256:" + hashlib.sha256(f"{name}-{version}".encode()).hexdigest()]}
+        for name, version in versions.items()
+    }
+
+
+STORY_LOCK = locked(**{"webex-bot": "1.3.1", "websockets": "16.1", "toydep": "1.0"})
+
+
+def test_release_id_is_the_content_address_of_the_lock():
+    first = compute_release_id(STORY_LOCK, CPYTHON_311)
+    assert first == compute_release_id(dict(reversed(STORY_LOCK.items())), CPYTHON_311)
     assert len(first) == 12
     check_release_id(first)
-    assert first != compute_release_id(pins, [], CPYTHON_311)
-    assert first != compute_release_id(dict(pins, websockets="==16.0"), ["botfleet-demo-bot==0.1.0"], CPYTHON_311)
-    assert first != compute_release_id(pins, ["botfleet-demo-bot==0.1.0"], dict(CPYTHON_311, version="3.11.9"))
+    # The same pins with an unpinned dependency resolved otherwise are other bits: another release.
+    assert first != compute_release_id(dict(STORY_LOCK, **locked(toydep="2.0")), CPYTHON_311)
+    # The same versions with another file (a wheel rebuilt under the same name): another release.
+    other_file = dict(STORY_LOCK, toydep={"version": "1.0", "hashes": ["sha256:" + "0" * 64]})
+    assert first != compute_release_id(other_file, CPYTHON_311)
+    assert first != compute_release_id(STORY_LOCK, dict(CPYTHON_311, version="3.11.9"))
+    assert first != compute_release_id(STORY_LOCK, CPYTHON_311, allow_sdists=["toydep"])
 
 
 def test_release_id_covers_the_configuration_and_the_venv_id_does_not():
-    pins = {"webex-bot": "==1.3.1", "websockets": "==16.1"}
     unit = {UNIT: "[Service]\nExecStart=/opt/botfleet/barnacles/current/venv/bin/python -m bot\n"}
-    bare = compute_release_id(pins, [], CPYTHON_311)
-    with_unit = compute_release_id(pins, [], CPYTHON_311, unit)
+    bare = compute_release_id(STORY_LOCK, CPYTHON_311)
+    with_unit = compute_release_id(STORY_LOCK, CPYTHON_311, unit)
     assert with_unit != bare
-    assert with_unit == compute_release_id(pins, [], CPYTHON_311, dict(unit))
+    assert with_unit == compute_release_id(STORY_LOCK, CPYTHON_311, dict(unit))
     changed_exec = {UNIT: unit[UNIT].replace("-m bot", "-m bot --debug")}
-    assert compute_release_id(pins, [], CPYTHON_311, changed_exec) != with_unit
-    assert compute_venv_id(pins, [], CPYTHON_311) == bare
+    assert compute_release_id(STORY_LOCK, CPYTHON_311, changed_exec) != with_unit
+    assert compute_venv_id(STORY_LOCK, CPYTHON_311) == bare
+
+
+def test_a_release_whose_lock_changed_after_the_build_is_not_whole(store):
+    fake_release(store, "a" * 12, "1")
+    path = os.path.join(store.releases_dir, "a" * 12)
+    text = format_lock(STORY_LOCK)
+    with open(os.path.join(path, "lock.txt"), "w") as handle:
+        handle.write(text)
+    record = store.read_release("a" * 12)
+    write_json_atomic(os.path.join(path, "release.json"), dict(record, lock=lock_digest(STORY_LOCK)))
+    assert store.is_complete("a" * 12)
+    with open(os.path.join(path, "lock.txt"), "w") as handle:
+        handle.write(text.replace("toydep==1.0", "toydep==2.0"))
+    assert store.problems("a" * 12) == [f"{path}/lock.txt was changed after the build"]
+    os.unlink(os.path.join(path, "lock.txt"))
+    assert store.problems("a" * 12) == [f"{path}/lock.txt is missing"]
 
 
 @pytest.mark.parametrize("name", ["barnacles", "money_ball", "jarvis-2", "b"])

@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import json
 import os
+import pwd
 import shutil
+import tempfile
 import time
+from pathlib import Path
 
 import pytest
-from conftest import TARGET_PYTHON
+from conftest import TARGET_PYTHON, make_wheel, wheel_hash
+
+from ansible_collections.botfleet.deploy.plugins.module_utils.build import writable_by_others
 
 pytestmark = pytest.mark.network
 
@@ -23,6 +28,8 @@ def release(tmp_path, run_module):
         "root": str(tmp_path / "opt"),
         "state_dir": str(tmp_path / "state"),
         "python": TARGET_PYTHON,
+        # Built as the test's own user; test_an_unprivileged_build_* builds as an unprivileged one.
+        "build_user": "",
     }
 
     def call(check=False, diff=False, **args):
@@ -49,13 +56,22 @@ def test_build_activate_rebuild_without_index(release):
     assert record["pins"] == {"webex-bot": "==1.0.8", "websockets": "==11.0.3"}
     assert record["python"]["executable"] == str(release.releases / release_id / "venv" / "bin" / "python")
 
-    # Same pins spelled differently, and an index that cannot be reached: the release exists, nothing to do.
-    again = release(
-        state="built", pins={"Webex-Bot": "==1.0.8", "websockets": "11.0.3"}, index_url="http://127.0.0.1:9/simple"
-    )
+    assert (release.releases / release_id / "lock.txt").read_text() == built["lock"]
+    assert "websockets==11.0.3 \\\n    --hash=sha256:" in built["lock"]
+
+    # Same pins spelled differently: the same lock, the release exists, nothing to do.
+    again = release(state="built", pins={"Webex-Bot": "==1.0.8", "websockets": "11.0.3"})
     assert again.get("failed") is not True, again.get("msg")
-    assert again["changed"] is False
+    assert again["changed"] is False and again["exists"] is True
     assert again["release_id"] == release_id
+    assert again["lock"] == built["lock"]
+
+    # The lock is resolved before anything runs on the target: without its index, the build says so.
+    unreachable = release(state="built", pins=OLD, index_url="http://127.0.0.1:9/simple")
+    assert unreachable["failed"] is True
+    assert unreachable["msg"].startswith(
+        "release of barnacles refused, nothing was built and nothing was switched: resolving"
+    )
 
     check = release(state="active", pins=OLD, check=True, diff=True)
     assert check["changed"] is True
@@ -71,8 +87,9 @@ def test_build_activate_rebuild_without_index(release):
 def test_refused_conflict_leaves_nothing_behind(release):
     result = release(state="built", pins=STORY)
     assert result["failed"] is True
-    assert "webex-bot==1.0.8 depends on websockets==11.0.3" in result["msg"] or "websockets==11.0.3" in result["msg"]
-    assert "nothing was switched" in result["msg"]
+    assert "webex-bot==1.0.8 depends on websockets==11.0.3" in result["msg"]
+    assert "nothing was built and nothing was switched" in result["msg"]
+    assert "list the package in allow_conflicts" in result["msg"]
     assert entries(release.releases) == []
 
 
@@ -301,3 +318,159 @@ def test_a_state_file_of_the_wrong_shape_fails_without_a_traceback(release, cont
     assert "Traceback" not in json.dumps(result)
     assert f"{release.state} is not a botfleet state file" in result["msg"]
     assert not release.current.exists()
+
+
+def test_offline_refuses_a_url_requirement_before_anything_runs(release, tmp_path):
+    result = release(
+        state="built",
+        pins={"backoff": "2.2.1"},
+        requirements=[f"evil @ file://{tmp_path}/evil-1.0-py3-none-any.whl"],
+        find_links=[str(tmp_path)],
+        offline=True,
+    )
+    assert result["failed"] is True
+    assert result["msg"].startswith("nothing ran: requirement 'evil @ file://")
+    assert "put its wheel there and require evil by name" in result["msg"]
+    assert not (tmp_path / "opt").exists()
+
+
+@pytest.fixture
+def toy_house(tmp_path):
+    """A wheelhouse of tiny real wheels: toyapp needs toydep (any version), toystrict needs toydep==1.0."""
+    house = tmp_path / "wheelhouse"
+    make_wheel(house, "toyapp", "1.0", requires=["toydep"])
+    make_wheel(house, "toydep", "1.0")
+    make_wheel(house, "toystrict", "1.0", requires=["toydep==1.0"])
+    return house
+
+
+def offline_from(house, **args):
+    return dict({"state": "built", "find_links": [str(house)], "offline": True}, **args)
+
+
+def test_an_unpinned_dependency_resolved_otherwise_is_another_release_and_diff_shows_it(release, toy_house):
+    first = release(**offline_from(toy_house, pins={"toyapp": "1.0"}, smoke_imports=["toydep"]))
+    assert first.get("failed") is not True, first.get("msg")
+    release(state="active", release_id=first["release_id"])
+    # uv leaves its venv/.lock world-writable: the build seals the release.
+    assert writable_by_others(str(release.releases / first["release_id"])) == []
+    assert first["lock_changes"] == [
+        {"name": "toyapp", "before": None, "after": "1.0"},
+        {"name": "toydep", "before": None, "after": "1.0"},
+    ]
+
+    make_wheel(toy_house, "toydep", "2.0")
+    planned = release(check=True, diff=True, **offline_from(toy_house, pins={"toyapp": "1.0"}))
+    assert planned["changed"] is True and planned["exists"] is False
+    assert planned["release_id"] != first["release_id"]
+    assert planned["lock_changes"] == [{"name": "toydep", "before": "1.0", "after": "2.0"}]
+    assert planned["diff"]["before"] == "toyapp==1.0\ntoydep==1.0\n"
+    assert planned["diff"]["after"] == "toyapp==1.0\ntoydep==2.0\n"
+    assert entries(release.releases) == [first["release_id"]]
+
+    second = release(diff=True, **offline_from(toy_house, pins={"toyapp": "1.0"}))
+    assert second["release_id"] == planned["release_id"] and second["built"] is True
+    assert second["release"]["resolved"]["toydep"] == "2.0"
+    assert second["diff"]["after"] == "toyapp==1.0\ntoydep==2.0\n"
+
+
+def test_hashes_that_are_not_the_locked_files_are_refused_even_for_a_built_release(release, toy_house):
+    built = release(**offline_from(toy_house, pins={"toyapp": "1.0"}))
+    right = wheel_hash(toy_house / "toyapp-1.0-py3-none-any.whl")
+    wrong = release(**offline_from(toy_house, pins={"toyapp": "1.0"}, hashes={"toyapp": ["sha256:" + "0" * 64]}))
+    assert wrong["failed"] is True and "exists" not in wrong
+    assert "none of sha256:" + "0" * 64 + " is a file of toyapp 1.0 as locked" in wrong["msg"]
+    same = release(**offline_from(toy_house, pins={"toyapp": "1.0"}, hashes={"toyapp": [right]}))
+    assert same["exists"] is True and same["release_id"] == built["release_id"]
+
+
+def test_a_wheel_swapped_under_the_same_name_fails_the_build_and_leaves_nothing(release, toy_house, tmp_path):
+    swapped = tmp_path / "target-wheelhouse"
+    shutil.copytree(toy_house, swapped)
+    make_wheel(swapped, "toydep", "1.0", code="import os\nos.system('echo owned')\n")
+    result = release(
+        **offline_from(swapped, pins={"toyapp": "1.0"}, controller_find_links=[str(toy_house)]),
+    )
+    assert result["failed"] is True
+    assert "hash" in result["msg"].lower()
+    assert "push it again" in result["msg"] and "nothing was built and nothing was switched" in result["msg"]
+    assert entries(release.releases) == []
+
+
+def test_an_allowed_conflict_is_one_lock_with_the_forced_version(release, toy_house):
+    make_wheel(toy_house, "toydep", "2.0")
+    pins = {"toystrict": "1.0", "toydep": "2.0"}
+    refused = release(**offline_from(toy_house, pins=pins))
+    assert refused["failed"] is True and "list the package in allow_conflicts" in refused["msg"]
+    forced = release(**offline_from(toy_house, pins=pins, allow_conflicts=["toydep"]))
+    assert forced.get("failed") is not True, forced.get("msg")
+    assert [c["message"] for c in forced["accepted_conflicts"]] == ["toystrict 1.0 requires toydep==1.0, installed 2.0"]
+    lock = (release.releases / forced["release_id"] / "lock.txt").read_text()
+    assert "toydep==2.0 \\\n    --hash=" + wheel_hash(toy_house / "toydep-2.0-py3-none-any.whl") in lock
+
+
+@pytest.fixture
+def shared_base():
+    """A directory other users can traverse (pytest's own tmp_path is root's alone)."""
+    base = Path(tempfile.mkdtemp(prefix="botfleet-unprivileged-", dir="/tmp"))
+    base.chmod(0o755)
+    yield base
+    shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="switching to a build user needs root")
+@pytest.mark.parametrize("installer", ["uv", "pip"])
+def test_an_unprivileged_build_imports_as_the_build_user_and_leaves_a_sealed_release(
+    run_module, shared_base, installer
+):
+    spy = shared_base / "spy"
+    spy.mkdir(mode=0o777)
+    spy.chmod(0o777)
+    secret = shared_base / "barnacles.env"
+    secret.write_text("WEBEX_BOT_TOKEN=lab-token\n")
+    secret.chmod(0o600)
+    # A package whose import reports who ran it and whether it could read the bot's secrets.
+    code = (
+        "import os\n"
+        "try:\n"
+        f"    open({str(secret)!r}).read()\n"
+        "    SECRET = 'read'\n"
+        "except OSError:\n"
+        "    SECRET = 'refused'\n"
+        f"with open(os.path.join({str(spy)!r}, 'import'), 'w') as handle:\n"
+        "    handle.write(f'{os.getuid()} {SECRET}')\n"
+    )
+    house = shared_base / "wheelhouse"
+    make_wheel(house, "toyspy", "1.0", code=code)
+    args = {
+        "bot": "barnacles",
+        "root": str(shared_base / "opt"),
+        "state_dir": str(shared_base / "state"),
+        "python": TARGET_PYTHON,
+        "state": "built",
+        "pins": {"toyspy": "1.0"},
+        "smoke_imports": ["toyspy"],
+        "find_links": [str(house)],
+        "offline": True,
+        "installer": installer,
+        "build_user": "nobody",
+    }
+    result = run_module("botfleet.deploy.release", args)
+    assert result.get("failed") is not True, result.get("msg")
+    assert (spy / "import").read_text() == f"{pwd.getpwnam('nobody').pw_uid} refused"
+
+    path = shared_base / "opt" / "barnacles" / "releases" / result["release_id"]
+    owners = {(os.lstat(p).st_uid, os.lstat(p).st_gid) for p in [path, *path.rglob("*")]}
+    assert owners == {(0, 0)}
+    assert writable_by_others(str(path)) == []
+    assert not (path / ".build-home").exists()
+    assert (path / "lock.txt").read_text() == result["lock"]
+
+
+def test_a_missing_build_user_is_a_sentence_and_leaves_nothing(release, toy_house):
+    result = release(**offline_from(toy_house, pins={"toyapp": "1.0"}, build_user="botfleet-no-such-user"))
+    assert result["failed"] is True
+    if os.geteuid() == 0:
+        assert "the build user botfleet-no-such-user does not exist on this host" in result["msg"]
+        assert "bot_host role creates it" in result["msg"]
+    assert entries(release.releases) == []

@@ -198,3 +198,18 @@ def test_hashes_are_checked(tmp_path, venv_factory, run_module):
     assert right.get("failed") is not True, right.get("msg")
     assert any("--require-hashes" in command for command in right["commands"])
     assert installed(venv, "backoff") == "2.2.1"
+
+
+def test_offline_refuses_a_url_requirement_before_anything_runs(tmp_path, run_module):
+    result = run_module(
+        "botfleet.deploy.venv_pins",
+        {
+            "path": str(tmp_path / "venv"),
+            "pins": {"backoff": "2.2.1"},
+            "requirements": ["evil @ https://wheels.example/evil-1.0-py3-none-any.whl"],
+            "offline": True,
+        },
+    )
+    assert result["failed"] is True
+    assert "names a URL or a path" in result["msg"]
+    assert not (tmp_path / "venv").exists()

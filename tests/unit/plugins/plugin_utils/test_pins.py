@@ -7,6 +7,7 @@ import pytest
 from ansible_collections.botfleet.deploy.plugins.plugin_utils.pins import (
     PinError,
     find_conflicts,
+    offline_problems,
     parse_hashes,
     parse_pin,
     parse_pins,
@@ -223,3 +224,28 @@ def test_hashes_need_exact_pins_and_valid_digests():
         parse_hashes({"websockets": ["md5:00"]}, pins)
     with pytest.raises(PinError, match="not of the form sha256"):
         parse_hashes({"websockets": ["sha256:xyz"]}, pins)
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "evil @ file:///tmp/evil-1.0-py3-none-any.whl",
+        "evil @ https://example.com/evil-1.0-py3-none-any.whl",
+        "evil @ git+https://example.com/evil.git",
+    ],
+)
+def test_offline_refuses_url_and_path_requirements(line):
+    problems = offline_problems([line, "backoff==2.2.1"], ["/var/cache/botfleet/wheelhouse"])
+    assert len(problems) == 1
+    assert "names a URL or a path" in problems[0] and "require evil by name" in problems[0]
+
+
+def test_offline_refuses_find_links_urls_and_hides_their_credentials():
+    problems = offline_problems([], ["/wheels", "file:///wheels", "https://bot:s3cret@wheels.example/"])
+    assert problems == [
+        "find_links 'https://***@wheels.example/' is a URL; with offline=true give local directories only"
+    ]
+
+
+def test_offline_accepts_names_and_local_wheelhouses():
+    assert offline_problems(["botfleet-demo-bot==0.1.1"], ["/var/cache/botfleet/wheelhouse"]) == []
