@@ -144,6 +144,10 @@ options:
       - Strings shorter than 8 characters are not masked, since they would be masked inside release ids and times too.
       - The action always adds the values of the host's C(botfleet_secrets) and the C(token) of its C(botfleet_probe)
         and C(botfleet_notify), so a verdict recorded by a task that does not pass O(redact) is scrubbed too.
+    type: list
+    elements: str
+    default: []
+    version_added: 0.2.0
   allow_sdists:
     description:
       - Names of packages that may be installed from a source distribution, which runs its build backend.
@@ -160,6 +164,7 @@ options:
       - When the host has no such group, the file keeps the group of that user.
     type: str
     default: botfleet
+    version_added: 0.2.0
   build_user:
     description:
       - When the module runs as root, the venv is built and O(smoke_imports) imported as this unprivileged user,
