@@ -146,6 +146,19 @@ def message_text(entry):
     return message or ""
 
 
+def parse_journal(out, cursor=None):
+    """The entries of ``journalctl --output=json`` text, and the cursor of the last one (or ``cursor``)."""
+    entries = []
+    for raw in out.splitlines():
+        try:
+            entry = json.loads(raw)
+        except ValueError:
+            continue
+        cursor = entry.get("__CURSOR", cursor)
+        entries.append(entry)
+    return entries, cursor
+
+
 class UnitObserver:
     """Reads a unit's state and the journal lines of its current invocation."""
 
@@ -181,15 +194,8 @@ class UnitObserver:
         rc, out, err = self.run_command(argv)
         if rc != 0:
             raise HealthError(f"journalctl failed (rc={rc}): {err.strip()}")
-        lines = []
-        for raw in out.splitlines():
-            try:
-                entry = json.loads(raw)
-            except ValueError:
-                continue
-            self.cursor = entry.get("__CURSOR", self.cursor)
-            lines.append(message_text(entry))
-        return lines
+        entries, self.cursor = parse_journal(out, self.cursor)
+        return [message_text(entry) for entry in entries]
 
 
 def build_watch(params):

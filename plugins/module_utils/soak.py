@@ -14,11 +14,10 @@ the verdict is the controller's (plugin_utils/soak.py).
 from __future__ import annotations
 
 import calendar
-import json
 import re
 import time
 
-from ansible_collections.botfleet.deploy.plugins.module_utils.health import message_text
+from ansible_collections.botfleet.deploy.plugins.module_utils.health import message_text, parse_journal
 from ansible_collections.botfleet.deploy.plugins.module_utils.release import ReleaseStore
 from ansible_collections.botfleet.deploy.plugins.module_utils.scrub import Scrubber
 from ansible_collections.botfleet.deploy.plugins.module_utils.validate import unit_name_problem
@@ -181,15 +180,8 @@ class JournalReader:
         rc, out, err = self.run_command(argv)
         if rc != 0:
             raise SoakError(f"journalctl failed (rc={rc}): {err.strip()}")
-        found = []
-        for raw in out.splitlines():
-            try:
-                entry = json.loads(raw)
-            except ValueError:
-                continue
-            self.cursor = entry.get("__CURSOR", self.cursor)
-            found.append(entry)
-        return found
+        entries, self.cursor = parse_journal(out, self.cursor)
+        return entries
 
 
 class SoakWatch:
