@@ -21,6 +21,7 @@ from ansible_collections.botfleet.deploy.plugins.module_utils.health import mess
 from ansible_collections.botfleet.deploy.plugins.module_utils.release import ReleaseStore
 from ansible_collections.botfleet.deploy.plugins.module_utils.scrub import Scrubber
 from ansible_collections.botfleet.deploy.plugins.module_utils.validate import unit_name_problem
+from ansible_collections.botfleet.deploy.plugins.module_utils.venv import format_timestamp
 
 # systemd's catalog ids (systemd/sd-messages.h): stable across versions.
 UNIT_STARTED = "39f53479d3a045ac8e11786248231fbf"
@@ -72,7 +73,7 @@ def compile_soak_patterns(patterns):
 
 
 def _timestamp(usec):
-    return None if usec is None else time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(usec / 1e6))
+    return None if usec is None else format_timestamp(usec / 1e6)
 
 
 class UnitTally:
