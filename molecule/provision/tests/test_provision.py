@@ -135,6 +135,19 @@ def test_the_build_user_has_no_login_and_no_access_to_secrets(host):
     assert denied.rc != 0 and "Permission denied" in denied.stderr
 
 
+def test_the_vm_reads_the_release_store_with_the_modules_own_code(host):
+    lib = "/usr/local/lib/botfleet/python"
+    assert host.check_output(f"find {lib} ! -user root -o -perm /022") == ""
+    # The code botfleet's own commands on the VM import: the same module_utils as the modules.
+    reader = host.run(
+        f"python3 -c 'import sys; sys.path.insert(0, \"{lib}\"); "
+        "from ansible_collections.botfleet.deploy.plugins.module_utils.release import ReleaseStore; "
+        "print(ReleaseStore.__module__)'"
+    )
+    assert reader.rc == 0, reader.stderr
+    assert reader.stdout.strip() == "ansible_collections.botfleet.deploy.plugins.module_utils.release"
+
+
 def test_the_same_pins_give_the_same_venv_and_lock_on_both_vms():
     vm1, vm2 = (testinfra.get_host(f"podman://botfleet-mol-prov-vm{n}") for n in (1, 2))
     first = json.loads(vm1.file("/opt/botfleet/barnacles/current/release.json").content_string)
