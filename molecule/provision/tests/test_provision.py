@@ -140,7 +140,7 @@ def test_the_vm_reads_the_release_store_with_the_modules_own_code(host):
     assert host.check_output(f"find {lib} ! -user root -o -perm /022") == ""
     # The code botfleet's own commands on the VM import: the same module_utils as the modules.
     reader = host.run(
-        f"python3 -c 'import sys; sys.path.insert(0, \"{lib}\"); "
+        f'python3 -c \'import sys; sys.path.insert(0, "{lib}"); '
         "from ansible_collections.botfleet.deploy.plugins.module_utils.release import ReleaseStore; "
         "print(ReleaseStore.__module__)'"
     )
