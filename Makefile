@@ -68,7 +68,7 @@ sanity: venv $(ANSIBLE_TEST_GET_PIP) ## ansible-test sanity on a copy of the tra
 
 .PHONY: test-unit
 test-unit: venv ## Fast tests: unit tests of the plugins and the lab
-	pytest -q tests/unit
+	pytest -q -n auto tests/unit
 
 .PHONY: test-lab
 test-lab: venv ## The Webex emulator and the real demo bot per webex_bot/websockets pair
