@@ -82,6 +82,12 @@ molecule: setup ## Molecule scenarios on real systemd containers
 build: venv ## Build the collection tarball
 	ansible-galaxy collection build --force --output-path .build
 
+.PHONY: ee-context
+ee-context: build ## The execution environment's build context (ansible-builder create), for AWX
+	mkdir -p .build/ee
+	cp .build/botfleet-deploy-$$(sed -n 's/^version: //p' galaxy.yml).tar.gz .build/ee/botfleet-deploy.tar.gz
+	ansible-builder create --file execution-environment.yml --context .build/ee-context --output-filename Containerfile
+
 .PHONY: test
 test: setup lint sanity test-unit test-lab build molecule ## Everything CI runs
 
