@@ -24,6 +24,7 @@ from ansible_collections.botfleet.deploy.plugins.plugin_utils.report import stat
 from ansible_collections.botfleet.deploy.plugins.plugin_utils.rollback import failure_reason, rollback_outcome
 from ansible_collections.botfleet.deploy.plugins.plugin_utils.rollout import rollout_line, rollout_stop_reason
 from ansible_collections.botfleet.deploy.plugins.plugin_utils.soak import SoakRuleError, soak_verdict
+from ansible_collections.botfleet.deploy.plugins.plugin_utils.status_page import status_html
 from ansible_collections.botfleet.deploy.plugins.plugin_utils.watchdog import watchdog_config
 
 
@@ -91,4 +92,5 @@ class FilterModule:
             "soak_verdict": _soak_verdict,
             "scrub": scrub,
             "watchdog_config": watchdog_config,
+            "status_html": status_html,
         }
