@@ -33,6 +33,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import sys
 import time
 
 from ansible_collections.botfleet.deploy.plugins.module_utils.lease import LeaseError, parse_timestamp, read_lease
@@ -477,7 +478,11 @@ def write_metrics(directory, text):
     write_text_atomic(os.path.join(directory, METRICS_FILE), text, 0o644)
 
 
-def main(config_path, credentials_dir, out=print):
+def _say(line):
+    sys.stdout.write(line + "\n")
+
+
+def main(config_path, credentials_dir, out=_say):
     """The program botfleet-watchdog: one run; returns its exit code (1 when a bot could not be watched)."""
     try:
         config = load_config(config_path)

@@ -63,7 +63,7 @@ def _watchdog_probe(watch, now):
     run = watch.get("last_run") or {}
     probe = watch.get("last_probe") or {}
     if run.get("left_alone") and run.get("at", "") >= probe.get("at", ""):
-        return f"left alone {_age(run.get('at'), now)}: {str(run['left_alone']).split(':')[0]}"
+        return f"left alone {_age(run.get('at'), now)}: {str(run['left_alone']).split(':', maxsplit=1)[0]}"
     if not probe:
         return "-"
     if probe.get("ok"):

@@ -259,7 +259,7 @@ def test_metrics_carry_every_series_and_the_release_labels(fleet):
     assert f'botfleet_probe_timestamp_seconds{{bot="barnacles"}} {NOW}' in text
     assert 'botfleet_watchdog_restarts_total{bot="barnacles"} 0' in text
     assert text.count("# TYPE ") == 7 and text.endswith("\n")
-    assert [name for name in os.listdir(tmp_path / "textfile")] == [METRICS_FILE]
+    assert os.listdir(tmp_path / "textfile") == [METRICS_FILE]
 
 
 def test_label_values_are_escaped():

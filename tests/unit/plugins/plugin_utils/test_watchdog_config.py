@@ -6,9 +6,16 @@ import pytest
 
 from ansible_collections.botfleet.deploy.plugins.plugin_utils.watchdog import watchdog_config
 
+TOKEN = "probe-token-0123456789"
 
-def probe(bot, token="probe-token-0123456789", **extra):
-    return {"base_url": "https://webexapis.com/v1/", "token": token, "to_person_email": f"{bot}@webex.bot", **extra}
+
+def probe(bot, token=None, **extra):
+    return {
+        "base_url": "https://webexapis.com/v1/",
+        "token": token or TOKEN,
+        "to_person_email": f"{bot}@webex.bot",
+        **extra,
+    }
 
 
 def test_the_configuration_names_each_bot_its_unit_and_its_probe_without_the_token():
