@@ -428,6 +428,13 @@ METRICS = (
 )
 
 
+def _epoch(stamp):
+    try:
+        return parse_timestamp(stamp)
+    except (TypeError, ValueError):
+        return None
+
+
 def label_value(value):
     """A Prometheus label value, escaped (backslash, double quote, newline)."""
     return str(value).replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
@@ -448,7 +455,7 @@ def render_metrics(samples):
         watch = sample.get("watch") or {}
         last = probe or watch.get("last_probe")
         if last is not None:
-            at = last["at"] if isinstance(last["at"], (int, float)) else seconds_since(last["at"], 0)
+            at = last["at"] if isinstance(last["at"], (int, float)) else _epoch(last["at"])
             lines["botfleet_probe_success"].append((bot, 1 if last.get("ok") else 0))
             if last.get("latency") is not None:
                 lines["botfleet_probe_latency_seconds"].append((bot, last["latency"]))

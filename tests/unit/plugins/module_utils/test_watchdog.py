@@ -294,3 +294,12 @@ def test_main_with_a_missing_configuration_exits_1_without_a_traceback(tmp_path)
     said = []
     assert main(str(tmp_path / "nope.json"), None, out=said.append) == 1
     assert "does not exist; run playbooks/watchdog.yml" in said[0]
+
+
+def test_a_bot_left_alone_keeps_the_time_of_its_last_probe_in_the_metrics():
+    kept = {"last_probe": {"ok": False, "at": "2026-11-28T07:00:00Z", "latency": None}, "restarts_total": 2}
+    text = render_metrics([{"bot": "msoar", "release": None, "versions": {}, "unit": {}, "probe": None, "watch": kept}])
+    assert f'botfleet_probe_timestamp_seconds{{bot="msoar"}} {NOW}\n' in text
+    assert 'botfleet_probe_success{bot="msoar"} 0' in text
+    assert "botfleet_probe_latency_seconds{" not in text
+    assert 'botfleet_watchdog_restarts_total{bot="msoar"} 2' in text
