@@ -59,7 +59,14 @@ WATCHDOG_FILE = "watchdog.json"
 METRICS_FILE = "botfleet_watchdog.prom"
 RESTART_WINDOW = 3600
 # The state the watchdog keeps per bot (watchdog.json).
-EMPTY_WATCH = {"failures": 0, "restarts": [], "restarts_total": 0, "last_probe": None, "last_run": None}
+EMPTY_WATCH = {
+    "failures": 0,
+    "restarts": [],
+    "restarts_total": 0,
+    "alerted": None,
+    "last_probe": None,
+    "last_run": None,
+}
 CONFIG_DEFAULTS = {
     "failures": 2,
     "max_restarts": 2,
@@ -74,6 +81,7 @@ CONFIG_DEFAULTS = {
 # Per bot: name, unit and the probe's options (webex_probe's, without the token).
 BOT_KEYS = ("bot", "unit", "probe")
 # Names of the systemd credentials that hold the tokens (LoadCredential= of the service).
+CONFIG_CREDENTIAL = "config"
 PROBE_TOKEN = "probe-token"  # noqa: S105 - a file name, not a token
 NOTIFY_TOKEN = "notify-token"  # noqa: S105 - a file name, not a token
 
@@ -171,13 +179,19 @@ def recent_restarts(restarts, now, window=RESTART_WINDOW):
 
 
 def decide(watch, probe_ok, failures, max_restarts, now):
-    """What to do after a probe: 'none', 'restart' or 'alert', given the bot's watchdog state."""
+    """What to do after a probe: 'none', 'restart' or 'alert', given the bot's watchdog state.
+
+    Past its restarts, a bot that stays deaf is alerted once an hour, not at every run: the room and the
+    history of state.json (kept to its last entries) would fill with the same alert.
+    """
     if probe_ok:
         return "none"
     if watch["failures"] < failures:
         return "none"
     if len(recent_restarts(watch["restarts"], now)) < max_restarts:
         return "restart"
+    if recent_restarts([watch.get("alerted")], now):
+        return "none"
     return "alert"
 
 
@@ -283,6 +297,8 @@ class Watchdog:
         sample["probe"] = result
         watch["last_probe"] = dict(result, at=format_timestamp(result["at"]))
         watch["failures"] = 0 if result["ok"] else watch["failures"] + 1
+        if result["ok"]:
+            watch["alerted"] = None
         action = decide(watch, result["ok"], self.config["failures"], self.config["max_restarts"], now)
         watch["last_run"] = {"at": format_timestamp(now), "action": action}
         if result["ok"]:
@@ -292,6 +308,7 @@ class Watchdog:
         if action == "restart":
             self.restart(store, entry, watch, result, sample)
         elif action == "alert":
+            watch["alerted"] = now
             self.alert(store, entry, watch, result)
         self.save_watch(store, watch)
         sample["unit"] = self.systemd.show(unit, ["ActiveState", "NRestarts"])
@@ -319,6 +336,7 @@ class Watchdog:
             watch["last_probe"] = dict(outcome, at=format_timestamp(outcome["at"]))
         if outcome["ok"]:
             watch["failures"] = 0
+            watch["alerted"] = None
             said = f"it answers again ({outcome['latency']:g}s)"
         else:
             said = f"it still does not answer: {outcome['error']}"
@@ -490,8 +508,19 @@ def _say(line):
 
 
 def main(config_path, credentials_dir, out=_say):
-    """The program botfleet-watchdog: one run; returns its exit code (1 when a bot could not be watched)."""
+    """The program botfleet-watchdog: one run; returns its exit code (1 when a bot could not be watched).
+
+    The service reads its configuration and tokens from its credentials directory: the files they come
+    from are in a directory the service itself cannot enter (it runs without CAP_DAC_OVERRIDE).
+    """
     try:
+        if not config_path:
+            if not credentials_dir:
+                raise WatchdogError(
+                    "no configuration: give --config, or run it as botfleet-watchdog.service, whose credential "
+                    f"{CONFIG_CREDENTIAL} is the configuration"
+                )
+            config_path = os.path.join(credentials_dir, CONFIG_CREDENTIAL)
         config = load_config(config_path)
         probe_token = read_token(credentials_dir, PROBE_TOKEN)
         if not probe_token:
