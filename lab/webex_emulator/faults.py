@@ -7,6 +7,8 @@ websockets once, and the client is free to reconnect.
 
 ``blackhole``   deliveries to the identity are swallowed; its websockets stay open, pings are
                 answered both ways, acks are still accepted. Recorded as ``blackholed``.
+                ``"until_reconnect": true`` makes deaf only the websockets open when the fault was
+                set: a bot that reconnects (a restart) is delivered to again, as in the incident.
 ``delay``       each delivery waits ``seconds`` before it is sent.
 ``stale_after_idle``
                 a websocket that has had nothing delivered for ``seconds`` (since it opened or
@@ -48,6 +50,7 @@ class Fault:
     abrupt: bool = False
     since: float = 0.0
     user_agent: str | None = None  # stale_after_idle: regex searched in the handshake's User-Agent
+    until_reconnect: bool = False  # blackhole: only websockets opened before ``since`` are deaf
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {"mode": self.mode, "since": self.since}
@@ -57,7 +60,13 @@ class Fault:
             data["user_agent"] = self.user_agent
         if self.mode == "rest_error":
             data["status"] = self.status
+        if self.mode == "blackhole":
+            data["until_reconnect"] = self.until_reconnect
         return data
+
+    def deafens(self, connected_at: float) -> bool:
+        """Whether a blackhole swallows deliveries to a websocket opened at ``connected_at``."""
+        return self.mode == "blackhole" and (not self.until_reconnect or connected_at <= self.since)
 
     def selects(self, user_agent: str) -> bool:
         """Whether a websocket client with this handshake User-Agent is subject to the fault."""
@@ -84,6 +93,9 @@ def parse_fault(spec: Any) -> Fault:
     status = spec.get("status", 503)
     abrupt = spec.get("abrupt", False)
     user_agent = spec.get("user_agent")
+    until_reconnect = spec.get("until_reconnect", False)
+    if "until_reconnect" in spec and (mode != "blackhole" or not isinstance(until_reconnect, bool)):
+        raise FaultSpecError("until_reconnect applies to blackhole only, and is true or false")
     if mode == "delay" and not _number_in(seconds, MAX_DELAY_SECONDS):
         raise FaultSpecError(f"delay needs seconds, a number in (0, {MAX_DELAY_SECONDS:g}]")
     if mode == "stale_after_idle" and not _number_in(seconds, MAX_IDLE_SECONDS):
@@ -102,7 +114,13 @@ def parse_fault(spec: Any) -> Fault:
     if not isinstance(abrupt, bool):
         raise FaultSpecError("abrupt must be true or false")
     return Fault(
-        mode=mode, seconds=float(seconds), status=status, abrupt=abrupt, since=time.time(), user_agent=user_agent
+        mode=mode,
+        seconds=float(seconds),
+        status=status,
+        abrupt=abrupt,
+        since=time.time(),
+        user_agent=user_agent,
+        until_reconnect=until_reconnect,
     )
 
 

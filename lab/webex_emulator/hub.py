@@ -258,11 +258,15 @@ class Hub:
             delivery.state = "delayed"
             await asyncio.sleep(fault.seconds)
         # Looked up again: a blackhole set while the delivery waited applies to it.
-        if self.faults.mode(recipient.name) == "blackhole":
-            delivery.state = "blackholed"
-            log.info("blackholed %s for %s", delivery.activity_id, recipient.name)
-            return
+        fault = self.faults.get(recipient.name)
         targets = [c for c in self.open_connections(recipient.name) if c.authorized and not c.ws.closed]
+        if fault is not None and fault.mode == "blackhole":
+            hearing = [c for c in targets if not fault.deafens(c.connected_at)]
+            if not hearing and (targets or not fault.until_reconnect):
+                delivery.state = "blackholed"
+                log.info("blackholed %s for %s", delivery.activity_id, recipient.name)
+                return
+            targets = hearing
         if not targets:
             delivery.state = "no_connection"
             log.info("no websocket of %s to deliver %s to", recipient.name, delivery.activity_id)

@@ -24,6 +24,8 @@ from ansible_collections.botfleet.deploy.plugins.plugin_utils.report import stat
 from ansible_collections.botfleet.deploy.plugins.plugin_utils.rollback import failure_reason, rollback_outcome
 from ansible_collections.botfleet.deploy.plugins.plugin_utils.rollout import rollout_line, rollout_stop_reason
 from ansible_collections.botfleet.deploy.plugins.plugin_utils.soak import SoakRuleError, soak_verdict
+from ansible_collections.botfleet.deploy.plugins.plugin_utils.status_page import status_html
+from ansible_collections.botfleet.deploy.plugins.plugin_utils.watchdog import watchdog_config
 
 
 def _duration_seconds(value):
@@ -89,4 +91,6 @@ class FilterModule:
             "unit_value_problems": unit_value_problems,
             "soak_verdict": _soak_verdict,
             "scrub": scrub,
+            "watchdog_config": watchdog_config,
+            "status_html": status_html,
         }

@@ -23,6 +23,8 @@ COLUMNS = (
     ("last_probe", "last probe"),
     ("soak", "last soak verdict"),
     ("lease", "lease"),
+    ("watchdog", "last watchdog probe"),
+    ("watchdog_restarts", "watchdog restarts"),
 )
 _TIMESTAMP = "%Y-%m-%dT%H:%M:%SZ"
 
@@ -52,6 +54,30 @@ def _soak(soak, now):
     reason = str(soak.get("reason") or "")
     detail = f": {reason.partition(': ')[2][:60]}" if word == "FAILED" and reason else ""
     return f"{word} {_age(soak.get('at'), now)}{detail}"
+
+
+def _watchdog_probe(watch, now):
+    """The watchdog's last look at the bot (its watchdog.json): the probe, or why it left the bot alone."""
+    if not isinstance(watch, dict):
+        return "-"
+    run = watch.get("last_run") or {}
+    probe = watch.get("last_probe") or {}
+    if run.get("left_alone") and run.get("at", "") >= probe.get("at", ""):
+        return f"left alone {_age(run.get('at'), now)}: {str(run['left_alone']).split(':', maxsplit=1)[0]}"
+    if not probe:
+        return "-"
+    if probe.get("ok"):
+        latency = probe.get("latency")
+        return (f"{latency:.2f}s" if isinstance(latency, (int, float)) else "ok") + f" {_age(probe.get('at'), now)}"
+    return f"FAILED {_age(probe.get('at'), now)} ({watch.get('failures', '?')} in a row)"
+
+
+def _watchdog_restarts(watch, now):
+    """Restarts by the watchdog within the last hour, and in all."""
+    if not isinstance(watch, dict):
+        return "-"
+    recent = [t for t in watch.get("restarts") or [] if isinstance(t, (int, float)) and now.timestamp() - t < 3600]
+    return f"{len(recent)} last hour, {watch.get('restarts_total') or 0} in all"
 
 
 def status_row(bot, now, packages):
@@ -85,6 +111,8 @@ def status_row(bot, now, packages):
         else "-",
         "soak": _soak(bot.get("soak"), now),
         "lease": _lease(bot.get("lease")),
+        "watchdog": _watchdog_probe(bot.get("watchdog"), now),
+        "watchdog_restarts": _watchdog_restarts(bot.get("watchdog"), now),
     }
     versions = bot.get("packages") or {}
     row.update({name: versions.get(name) or "-" for name in packages})

@@ -127,3 +127,21 @@ def test_stale_after_idle_round_trips_through_json() -> None:
 def test_invalid_stale_after_idle_specs_say_what_to_change(spec: dict[str, Any], message: str) -> None:
     with pytest.raises(FaultSpecError, match=message):
         parse_fault(spec)
+
+
+def test_a_blackhole_until_reconnect_deafens_only_the_websockets_open_when_it_was_set() -> None:
+    fault = parse_fault({"mode": "blackhole", "until_reconnect": True})
+    assert fault.deafens(fault.since - 30.0)
+    assert not fault.deafens(fault.since + 0.5)
+    forever = parse_fault({"mode": "blackhole"})
+    assert forever.deafens(forever.since + 3600.0)
+    assert replace(parse_fault(fault.to_json()), since=fault.since) == fault
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [{"mode": "blackhole", "until_reconnect": "yes"}, {"mode": "delay", "seconds": 1, "until_reconnect": True}],
+)
+def test_until_reconnect_is_a_boolean_of_blackhole_only(spec: dict[str, Any]) -> None:
+    with pytest.raises(FaultSpecError, match="until_reconnect applies to blackhole only"):
+        parse_fault(spec)

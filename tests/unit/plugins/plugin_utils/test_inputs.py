@@ -112,6 +112,8 @@ def test_filters_are_registered():
         "unit_value_problems",
         "soak_verdict",
         "scrub",
+        "watchdog_config",
+        "status_html",
     }
 
 

@@ -116,3 +116,26 @@ def test_the_last_soak_verdict_shows_and_a_failed_one_names_its_rule():
         "FAILED 30m00s ago: barnacles restarted 14 times in its soak"
     )
     assert status_row(bot("toodles", "vm1", OLD), NOW, [])["soak"] == "-"
+
+
+def test_the_watchdog_columns_show_its_last_probe_its_restarts_and_why_it_left_a_bot_alone():
+    from ansible_collections.botfleet.deploy.plugins.plugin_utils.report import status_row
+
+    answered = {
+        "last_probe": {"ok": True, "latency": 0.314, "at": "2026-11-28T06:58:00Z"},
+        "failures": 0,
+        "restarts": [NOW.timestamp() - 4000, NOW.timestamp() - 600],
+        "restarts_total": 3,
+        "last_run": {"at": "2026-11-28T06:58:00Z", "action": "none"},
+    }
+    row = status_row({"bot": "jarvis", "watchdog": answered}, NOW, [])
+    assert row["watchdog"] == "0.31s 2m00s ago"
+    assert row["watchdog_restarts"] == "1 last hour, 3 in all"
+    deaf = dict(answered, last_probe={"ok": False, "at": "2026-11-28T06:59:00Z"}, failures=3)
+    assert status_row({"bot": "jarvis", "watchdog": deaf}, NOW, [])["watchdog"] == "FAILED 1m00s ago (3 in a row)"
+    alone = dict(answered, last_run={"at": "2026-11-28T06:59:30Z", "left_alone": "a deployment holds its lease: x"})
+    assert status_row({"bot": "jarvis", "watchdog": alone}, NOW, [])["watchdog"] == (
+        "left alone 30s ago: a deployment holds its lease"
+    )
+    row = status_row({"bot": "jarvis"}, NOW, [])
+    assert (row["watchdog"], row["watchdog_restarts"]) == ("-", "-")
