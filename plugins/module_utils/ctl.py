@@ -526,6 +526,8 @@ def lease_text(bot, lease):
 
 
 def status_lines(entry, now):
+    if "error" in entry:
+        return [entry["bot"], f"  error       {entry['error']}"]
     release = entry["current_release"]
     built = f", built {release['created']}" if release and release.get("created") else ""
     canary = entry.get("canary")
@@ -637,12 +639,21 @@ def dispatch(args, host, environ, euid):
     """Run the command; returns (exit code, JSON document, text lines)."""
     now = host.clock()
     if args.command == "status":
-        names = args.bots or host.bots()
-        entries = [host.status(bot) for bot in names]
-        lines = []
-        for entry in entries:
+        if args.bots:
+            # Named bots must be bots of this host: a typo is a usage error, not an empty status.
+            for bot in args.bots:
+                host.store(bot)
+        code, entries, lines = EXIT_OK, [], []
+        for bot in args.bots or host.bots():
+            try:
+                entry = host.status(bot)
+            except CtlError as exc:
+                # One bot's damaged state file does not hide the others at 3 a.m.
+                code = max(code, exc.code)
+                entry = {"bot": bot, "error": str(exc)}
+            entries.append(entry)
             lines += [*status_lines(entry, now), ""]
-        return EXIT_OK, {entry["bot"]: entry for entry in entries}, lines[:-1] or ["no bots on this host"]
+        return code, {entry["bot"]: entry for entry in entries}, lines[:-1] or ["no bots on this host"]
     if args.command == "history":
         entries = host.history(args.bot)
         if args.limit > 0:

@@ -378,14 +378,21 @@ def test_bad_input_is_a_usage_error_before_anything_changes(vm, argv, message):
     assert vm["store"].current() == NEW and vm["systemd"].commands() == []
 
 
-def test_a_damaged_state_file_is_reported_with_its_repair(vm):
+def test_a_damaged_state_file_is_reported_with_its_repair_and_other_bots_still_show(vm):
+    jarvis = ReleaseStore(vm["paths"]["root"], vm["paths"]["state_dir"], "jarvis")
+    make_release(jarvis, OLD, "2026-11-27T06:00:00Z", {"webex-bot": "1.0.8"}, "old\n")
+    with jarvis.lock():
+        jarvis.activate(OLD, "activated", vm["paths"]["unit_dir"])
     with open(vm["store"].state_file, "w") as handle:
         handle.write("{not json")
-    code, _out, err = botfleetctl(vm, "status", "toodles")
+    code, out, _err = botfleetctl(vm, "status")
     assert code == 5
-    assert "state.json is not valid JSON" in err and "move it aside" in err
+    lines = out.splitlines()
+    assert lines[:2] == ["jarvis", f"  release     {OLD}, built 2026-11-27T06:00:00Z (previous none)"]
+    assert lines[-2] == "toodles"
+    assert "state.json is not valid JSON" in lines[-1] and "move it aside" in lines[-1]
     code, _out, err = botfleetctl(vm, "rollback", "toodles")
-    assert code == 5
+    assert code == 5 and "not valid JSON" in err
     assert vm["store"].current() == NEW
 
 
