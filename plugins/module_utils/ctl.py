@@ -187,6 +187,7 @@ class Host:
         self.clock = clock
         self.monotonic = monotonic
         self.sleep = sleep
+        self.warnings = []
 
     # -- which bots -------------------------------------------------------------------------------------------
 
@@ -337,7 +338,7 @@ class Host:
             try:
                 lease.release()
             except LeaseError as exc:
-                print(f"botfleetctl: warning: {exc}", file=sys.stderr)
+                self.warnings.append(f"the lease was not given back: {exc}")
 
     def take_lease(self, bot, user, break_lease):
         found = self.lease(bot)
@@ -476,7 +477,7 @@ class Host:
                 state["verdicts"] = [*(state.get("verdicts") or [])[-(VERDICT_LIMIT - 1) :], entry]
                 store.write_state(state)
         except (OSError, ReleaseError) as exc:
-            result["warning"] = f"the verdict was not recorded in {store.state_file}: {exc}"
+            self.warnings.append(f"the verdict was not recorded in {store.state_file}: {exc}")
 
 
 # -- text ---------------------------------------------------------------------------------------------------------
@@ -676,14 +677,11 @@ def dispatch(args, host, environ, euid):
         stable=args.stable,
         break_lease=args.break_lease,
     )
-    lines = [rollback_line(result)]
-    if "warning" in result:
-        lines.append(f"warning: {result['warning']}")
-    return (EXIT_OK if result["ok"] else EXIT_FAILED), result, lines
+    return (EXIT_OK if result["ok"] else EXIT_FAILED), result, [rollback_line(result)]
 
 
 def main(argv=None, paths=None, host=None, environ=None, euid=None, out=None, err=None):
-    """botfleetctl; returns its exit code."""
+    """botfleetctl; returns its exit code. Writes to ``out`` and ``err`` (stdout and stderr)."""
     out = out or sys.stdout
     err = err or sys.stderr
     args = parser().parse_args(argv)
@@ -694,17 +692,16 @@ def main(argv=None, paths=None, host=None, environ=None, euid=None, out=None, er
         )
     except CtlError as exc:
         if args.json:
-            print(json.dumps({"error": str(exc), "exit": exc.code}), file=out)
-        print(f"botfleetctl: {exc}", file=err)
+            out.write(json.dumps({"error": str(exc), "exit": exc.code}) + "\n")
+        err.write(f"botfleetctl: {exc}\n")
         return exc.code
     except (OSError, ReleaseError, LeaseError) as exc:
-        print(f"botfleetctl: {exc}", file=err)
+        err.write(f"botfleetctl: {exc}\n")
         return EXIT_FAILED
     except KeyboardInterrupt:
-        print("botfleetctl: interrupted", file=err)
+        err.write("botfleetctl: interrupted\n")
         return 130
-    if args.json:
-        print(json.dumps(document, indent=2, sort_keys=True), file=out)
-    else:
-        print("\n".join(lines), file=out)
+    out.write((json.dumps(document, indent=2, sort_keys=True) if args.json else "\n".join(lines)) + "\n")
+    for warning in host.warnings:
+        err.write(f"botfleetctl: warning: {warning}\n")
     return code

@@ -58,6 +58,7 @@ def test_botfleetctl_is_installed_and_reads_the_store_with_the_installed_code(tm
     assert install(tmp_path) == 0
     script = tmp_path / "bin" / "botfleetctl"
     assert oct(script.stat().st_mode & 0o777) == "0o750"
+    assert script.read_text().startswith("#!/usr/bin/python3 -I\n#\n# Ansible managed")
     store = ReleaseStore(str(tmp_path / "opt"), str(tmp_path / "state"), "toodles")
     os.makedirs(store.path(RELEASE))
     write_json_atomic(os.path.join(store.path(RELEASE), "release.json"), {"id": RELEASE})
