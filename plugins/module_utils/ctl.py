@@ -422,7 +422,7 @@ class Host:
             return result
         verdict, reason = self.restart(unit, outcome["unit_changed"], timeout, stable)
         seconds = round(self.monotonic() - started, 2)
-        result.update(ok=verdict == "healthy", unit=unit, seconds=seconds, restarted=True, reason=reason)
+        result.update(ok=verdict == "healthy", unit=unit, seconds=seconds, restarted=True, reason=reason, stable=stable)
         self.record(store, result)
         return result
 
@@ -584,7 +584,8 @@ def rollback_line(result):
         f"to {result['to']} ({versions_text(result['to_release'])}) by {result['by']}"
     )
     if result["ok"]:
-        return f"{moved}; {result['unit']} active in {result['seconds']:.1f}s"
+        up = f"up {result['stable']:g}s without a restart"
+        return f"{moved}; {result['unit']} active, {up}, {result['seconds']:.1f}s in all"
     return (
         f"{moved}; but {result['reason']} after {result['seconds']:.1f}s. The bot runs release {result['to']}: "
         f"journalctl -u {result['unit']} says why; botfleetctl rollback {result['bot']} --to {result['from']} "

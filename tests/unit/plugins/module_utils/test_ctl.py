@@ -164,7 +164,7 @@ def test_rollback_switches_the_whole_release_restarts_and_records_who(vm):
     assert (code, err) == (0, "")
     assert out.startswith(
         f"toodles: rolled back from {NEW} (webex-bot 1.3.1, websockets 16.1, commit 9f1e2d3c4b5a) "
-        f"to {OLD} (webex-bot 1.0.8, websockets 11.0.3) by oncall; {UNIT} active in "
+        f"to {OLD} (webex-bot 1.0.8, websockets 11.0.3) by oncall; {UNIT} active, up 2s without a restart, 2."
     )
     store = vm["store"]
     assert store.current() == OLD
