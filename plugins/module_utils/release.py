@@ -59,6 +59,21 @@ class ReleaseError(Exception):
     """Something about a release is wrong; the message says what to do."""
 
 
+class NoPreviousRelease(ReleaseError):
+    """A rollback has nowhere to go: no previous release is recorded and none was named."""
+
+
+class AlreadyRolledBack(ReleaseError):
+    """The bot's last event is a rollback to what it runs: going to its previous release again is no rollback.
+
+    ``entry`` is that history entry (release, from, at).
+    """
+
+    def __init__(self, msg, entry):
+        super().__init__(msg)
+        self.entry = entry
+
+
 def check_bot_name(bot):
     problem = bot_name_problem(bot, "bot name")
     if problem is not None:
@@ -446,11 +461,35 @@ class ReleaseStore:
         write_text_atomic(target, text, 0o644)
         return True
 
-    def activate(self, release_id, event, unit_dir):
+    def rollback_target(self, state, release_id=None, naming="release_id"):
+        """The release a rollback of this bot switches to: ``release_id``, or the previous one.
+
+        ``state`` is read_state()'s, reconciled. ``naming`` tells the user how to name a release
+        (an option, a command-line flag). Raises AlreadyRolledBack when the bot was just rolled
+        back to what it runs and no release is named, NoPreviousRelease when there is nowhere to go.
+        """
+        last = (state.get("history") or [{}])[-1]
+        if not release_id and last.get("event") == "rolled_back" and last.get("release") == self.current():
+            raise AlreadyRolledBack(
+                f"{self.bot} was already rolled back from {last.get('from')} to {last['release']} at "
+                f"{last.get('at')}; name the release to switch to ({naming})",
+                last,
+            )
+        target = release_id or state.get("previous")
+        if not target:
+            built = ", ".join(entry[0] for entry in self.releases()) or "none"
+            raise NoPreviousRelease(
+                f"{self.bot} has no previous release recorded; name one with {naming} (built releases: {built})"
+            )
+        check_release_id(target)
+        return target
+
+    def activate(self, release_id, event, unit_dir, details=None):
         """Switch to a whole release: link, unit file and state together, or none of them.
 
         The caller holds the lock. Every check is made here, under it, before anything
         changes; a failure after the switch puts the link and the unit file back.
+        ``details`` go into the history entry of the switch (who made it, with what).
         Returns {previous, switched, unit_changed, repaired}.
         """
         problems = self.problems(release_id)
@@ -474,7 +513,9 @@ class ReleaseStore:
             if switched:
                 state.update(current=release_id, previous=current)
             if switched or repaired:
-                event_entry = {"event": event, "release": release_id, "from": current} if switched else None
+                event_entry = (
+                    dict(details or {}, event=event, release=release_id, **{"from": current}) if switched else None
+                )
                 self.write_state(state, event_entry, repaired)
         except (OSError, ReleaseError) as exc:
             undone = self._undo(switched, current, unit_path if unit_changed else None, unit_before)

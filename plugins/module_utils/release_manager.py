@@ -37,6 +37,8 @@ from ansible_collections.botfleet.deploy.plugins.module_utils.lock import (
     parse_lock,
 )
 from ansible_collections.botfleet.deploy.plugins.module_utils.release import (
+    AlreadyRolledBack,
+    NoPreviousRelease,
     ReleaseError,
     ReleaseStore,
     check_config_names,
@@ -176,10 +178,6 @@ class ReleaseManager:
     def lock(self):
         """The bot's lock; check mode writes nothing, not even the lock file."""
         return contextlib.nullcontext() if self.module.check_mode else self.store.lock()
-
-    def built_list(self):
-        """The built release ids, for error messages."""
-        return ", ".join(entry[0] for entry in self.store.releases()) or "none"
 
     def describe(self, release_id):
         # Not "path": AnsibleModule would add that file's owner and mode to the result.
@@ -346,31 +344,19 @@ class ReleaseManager:
         state = self.store.read_state()
         # Read as the store will see it under the lock: a run that died mid-switch is repaired first.
         self.store.reconcile(state)
-        last = (state.get("history") or [{}])[-1]
-        if (
-            not self.params["release_id"]
-            and last.get("event") == "rolled_back"
-            and last.get("release") == self.store.current()
-        ):
-            # Its previous release is the one it was just rolled back from: going there again is no rollback.
-            self.describe(last["release"])
+        try:
+            target = self.store.rollback_target(
+                state, self.params["release_id"], "release_id, or botfleet_rollback_to in rollback.yml"
+            )
+        except AlreadyRolledBack as exc:
+            self.describe(exc.entry["release"])
             self.result.update(
-                switched=False,
-                already_rolled_back=True,
-                previous_id=last.get("from"),
-                msg=f"{self.store.bot} was already rolled back from {last.get('from')} to {last['release']} at "
-                f"{last.get('at')}; name the release to switch to "
-                "(release_id, or botfleet_rollback_to in rollback.yml)",
+                switched=False, already_rolled_back=True, previous_id=exc.entry.get("from"), msg=str(exc)
             )
             return
-        target = self.params["release_id"] or state.get("previous")
-        if not target:
+        except NoPreviousRelease:
             self.result["no_previous"] = True
-            raise ReleaseError(
-                f"{self.store.bot} has no previous release recorded; "
-                f"name one with release_id (built releases: {self.built_list()})"
-            )
-        check_release_id(target)
+            raise
         self.switch_to(target, "rolled_back")
 
     def switch_to(self, release_id, event):

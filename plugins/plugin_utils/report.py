@@ -80,6 +80,20 @@ def _watchdog_restarts(watch, now):
     return f"{len(recent)} last hour, {watch.get('restarts_total') or 0} in all"
 
 
+def _target(current, target, switch, now):
+    """Whether the bot runs the target release; a bot rolled back by hand (botfleetctl) says by whom."""
+    if current and current == target:
+        return "yes"
+    if not target:
+        return "?"
+    moved = ""
+    if isinstance(switch, dict) and switch.get("event") == "rolled_back" and switch.get("by"):
+        if switch.get("release") == current:
+            via = f" with {switch['via']}" if switch.get("via") else ""
+            moved = f"; rolled back by {switch['by']}{via} {_age(switch.get('at'), now)}"
+    return f"NO (wants {target}{moved})"
+
+
 def status_row(bot, now, packages):
     """One row of display strings (and the raw values under ``data``) for one bot."""
     if bot.get("unreachable"):
@@ -95,7 +109,7 @@ def status_row(bot, now, packages):
         "bot": bot["bot"],
         "vm": bot.get("vm") or "-",
         "release": current or "none",
-        "target": "yes" if current and current == target else f"NO (wants {target})" if target else "?",
+        "target": _target(current, target, bot.get("last_switch"), now),
         "unit": f"{unit.get('active_state', '?')}/{unit.get('sub_state', '?')}" if unit else "?",
         "uptime": human_duration(unit["uptime"]) if unit.get("uptime") is not None else "-",
         "restarts": str(unit.get("restarts")) if unit.get("restarts") is not None else "-",

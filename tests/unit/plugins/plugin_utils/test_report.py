@@ -76,6 +76,21 @@ def test_matrix_rows_and_summary():
     assert report["summary"] == "4 bots: 2 on target, 2 not active, 1 with a restart pending"
 
 
+def test_a_bot_rolled_back_on_its_vm_says_by_whom():
+    by_hand = {"event": "rolled_back", "release": OLD, "from": NEW, "at": "2026-11-28T06:55:00Z", "by": "oncall"}
+    bots = [
+        bot("toodles", "lab-vm1", OLD, last_switch=dict(by_hand, via="botfleetctl")),
+        # rollback.yml records no user: its rows stay as they were.
+        bot("jarvis", "lab-vm2", OLD, last_switch={"event": "rolled_back", "release": OLD, "from": NEW}),
+        # Moved again since: the rollback by hand is no longer what it runs.
+        bot("msoar", "lab-vm2", NEW, target=OLD, last_switch=dict(by_hand, event="activated", release=NEW)),
+    ]
+    rows = {row["bot"]: row for row in status_report(bots, now=NOW)["rows"]}
+    assert rows["toodles"]["target"] == f"NO (wants {NEW}; rolled back by oncall with botfleetctl 5m00s ago)"
+    assert rows["jarvis"]["target"] == f"NO (wants {NEW})"
+    assert rows["msoar"]["target"] == f"NO (wants {OLD})"
+
+
 def test_text_and_markdown_have_one_line_per_bot_and_aligned_columns():
     report = status_report([bot("barnacles", "lab-vm1", NEW), bot("toodles", "lab-vm1", OLD)], now=NOW)
     header, _rule, *body = report["text"][:4]
