@@ -79,7 +79,7 @@ def test_matrix_rows_and_summary():
 def test_text_and_markdown_have_one_line_per_bot_and_aligned_columns():
     report = status_report([bot("barnacles", "lab-vm1", NEW), bot("toodles", "lab-vm1", OLD)], now=NOW)
     header, _rule, *body = report["text"][:4]
-    assert header.split()[:4] == ["bot", "VM", "release", "webex-bot"]
+    assert header.split()[:5] == ["bot", "VM", "release", "commit", "webex-bot"]
     assert len(body) == 2
     assert body[0].index("lab-vm1") == header.index("VM")
     markdown = report["markdown"].splitlines()
@@ -116,3 +116,17 @@ def test_the_last_soak_verdict_shows_and_a_failed_one_names_its_rule():
         "FAILED 30m00s ago: barnacles restarted 14 times in its soak"
     )
     assert status_row(bot("toodles", "vm1", OLD), NOW, [])["soak"] == "-"
+
+
+def test_the_commit_column_shows_the_code_of_each_bots_release():
+    source = {"kind": "git", "short": "3f9c2a61b0d4", "subject": "Ping every 10 s instead of 20 s, as the story's fix does"}
+    tree = {"kind": "dir", "short": "9a8b7c6d5e4f", "subject": ""}
+    report = status_report(
+        [bot("barnacles", "vm1", NEW, commit=source), bot("jarvis", "vm1", NEW, commit=tree), bot("toodles", "vm1", OLD)],
+        now=NOW,
+    )
+    rows = {row["bot"]: row for row in report["rows"]}
+    assert rows["barnacles"]["commit"] == "3f9c2a6 Ping every 10 s instead of 20 s, as the~"
+    assert rows["jarvis"]["commit"] == "tree 9a8b7c6"
+    assert rows["toodles"]["commit"] == "-"
+    assert report["json"]["bots"][0]["commit"] == source
