@@ -32,8 +32,12 @@ WHEELHOUSE = Path(os.environ.get("BOTFLEET_WHEELHOUSE") or REPO / ".cache" / "wh
 def demo_repo(tmp):
     """The lab's demo repository, and the `good` tree exported into a plain directory."""
     repo = Path(tmp, "demo-bot-repo")
-    subprocess.run([REPO / "lab" / "lab.sh", "demo-repo"], env=dict(os.environ, BOTFLEET_DEMO_REPO=str(repo)),
-                   check=True, capture_output=True)
+    subprocess.run(
+        [REPO / "lab" / "lab.sh", "demo-repo"],
+        env=dict(os.environ, BOTFLEET_DEMO_REPO=str(repo)),
+        check=True,
+        capture_output=True,
+    )
     tree = Path(tmp, "demo-bot-tree")
     tree.mkdir()
     archive = subprocess.run(["git", "-C", repo, "archive", "good"], check=True, capture_output=True).stdout
@@ -88,8 +92,17 @@ def build_times(rounds):
             )
         play = Path(tmp, "build.yml")
         play.write_text(
-            json.dumps([{"name": "Build releases", "hosts": "localhost", "connection": "local",
-                         "gather_facts": False, "tasks": tasks}])
+            json.dumps(
+                [
+                    {
+                        "name": "Build releases",
+                        "hosts": "localhost",
+                        "connection": "local",
+                        "gather_facts": False,
+                        "tasks": tasks,
+                    }
+                ]
+            )
         )
         _took, proc = playbook(
             play,
@@ -114,8 +127,10 @@ def main():
     lines = [f"release of the demo bot's code, webex_bot 1.0.8 + websockets 11.0.3, median of {args.rounds}:"]
     lines += [
         f"  {label + ' build':14s} {median(values):6.2f}s   ({' '.join(f'{v:.2f}' for v in values)})"
-        for label, values in (("full (directory, install)", builds["full"]),
-                              ("commit only (git, venv reused)", builds["commit"]))
+        for label, values in (
+            ("full (directory, install)", builds["full"]),
+            ("commit only (git, venv reused)", builds["commit"]),
+        )
     ]
     report("source_release", {"builds": builds}, lines)
 

@@ -51,7 +51,9 @@ class ActionModule(BotfleetAction):
         try:
             pins = parse_pins(args["pins"])
             # The code's own requirements join the lock; the pins win over what they say of a pinned package.
-            source_lines = requirement_lines("\n".join(source.pop("requirements", None) or []), "the source's requirements")
+            source_lines = requirement_lines(
+                "\n".join(source.pop("requirements", None) or []), "the source's requirements"
+            )
             wanted = [*args["requirements"], *merge_requirements(source_lines, pins)]
             requirements = normalized_requirements(wanted)
             allowed = canonical_names(args["allow_conflicts"])

@@ -16,7 +16,8 @@ description:
 author: botfleet maintainers (@botfleet)
 options:
   _terms:
-    description: The source, a mapping with C(repo) (a path or URL of a git repository) and C(version) (a ref), or C(dir).
+    description:
+      - The source, a mapping with C(repo) (a path or URL of a git repository) and C(version) (a ref), or C(dir).
     type: list
     elements: dict
     required: true

@@ -345,7 +345,9 @@ commit_range:
     C(range) is C(<short>..<short>) when both are commits, and C(text) says it in words.
   returned: with O(state=built), when either release has a O(source)
   type: dict
-  sample: {range: "1a2b3c4d5e6f..6f5e4d3c2b1a", text: "code 1a2b3c4d5e6f (Ping every 10 s) -> 6f5e4d3c2b1a (Reconnect after 12 h)"}
+  sample:
+    range: "1a2b3c4d5e6f..6f5e4d3c2b1a"
+    text: "code 1a2b3c4d5e6f (Ping every 10 s) -> 6f5e4d3c2b1a (Reconnect after 12 h)"
 venv_reused_from:
   description: The release whose venv this build copied instead of installing (the same lock and interpreter).
   returned: with O(state=built), when a build ran and reused a venv

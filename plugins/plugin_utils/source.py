@@ -80,7 +80,8 @@ def _git(args, cwd=None, run=subprocess.run):
 def _locked(path):
     """An exclusive flock next to ``path``: parallel forks export or fetch one source once."""
     os.makedirs(os.path.dirname(path), 0o700, exist_ok=True)
-    handle = open(path + ".lock", "a")  # noqa: SIM115 - closed by the caller
+    # Closed by the caller, which holds the lock until then.
+    handle = open(path + ".lock", "a")
     fcntl.flock(handle, fcntl.LOCK_EX)
     return handle
 
@@ -129,8 +130,16 @@ def resolve_git(repo, version, cache):
         os.makedirs(os.path.dirname(archive), 0o700, exist_ok=True)
         # git archive exports the commit's tree only: no .git, no untracked or ignored file.
         _write_atomic(archive, _git(["archive", "--format=tar", commit], cwd=directory))
-    return {"kind": "git", "repo": repo, "ref": ref, "commit": commit, "short": commit[:12], "subject": subject,
-            "id": commit, "archive": archive}
+    return {
+        "kind": "git",
+        "repo": repo,
+        "ref": ref,
+        "commit": commit,
+        "short": commit[:12],
+        "subject": subject,
+        "id": commit,
+        "archive": archive,
+    }
 
 
 def _tree_files(directory):
@@ -178,8 +187,15 @@ def resolve_dir(directory, cache):
     if not os.path.isfile(archive):
         os.makedirs(os.path.dirname(archive), 0o700, exist_ok=True)
         _write_atomic(archive, data)
-    return {"kind": "dir", "dir": directory, "commit": None, "short": digest[:12], "subject": "",
-            "id": digest, "archive": archive}
+    return {
+        "kind": "dir",
+        "dir": directory,
+        "commit": None,
+        "short": digest[:12],
+        "subject": "",
+        "id": digest,
+        "archive": archive,
+    }
 
 
 def requirement_lines(text, path):

@@ -96,7 +96,10 @@ def test_barnacles_runs_the_good_commit_from_its_release_and_the_broken_one_reus
     assert broken["source"]["subject"] == "Reword the status reply"
     # Only the commit changed: its venv is the good release's, copied, not installed.
     assert broken["venv_reused_from"] == current["id"] and broken["installer"] is None
-    assert "is fine: " in host.file(f"/opt/botfleet/barnacles/releases/{broken_id}/app/botfleet_demo_bot/commands.py").content_string
+    assert (
+        "is fine: "
+        in host.file(f"/opt/botfleet/barnacles/releases/{broken_id}/app/botfleet_demo_bot/commands.py").content_string
+    )
     rolled_back = [e for e in state(host, "barnacles")["history"] if e["event"] == "rolled_back"][-1]
     assert rolled_back["release"] == current["id"]
     assert rolled_back["commit"].endswith(" Demo bot answers status and echo")

@@ -435,8 +435,12 @@ def source_archive(tmp_path, entries):
 def test_a_source_archive_is_unpacked_readable_with_its_links_inside(tmp_path):
     archive, digest = source_archive(
         tmp_path,
-        [("webex_bots", ("dir",)), ("webex_bots/barnacles.py", "PING = 10\n"), ("run.sh", "#!/bin/sh\n"),
-         ("latest.py", ("link", "webex_bots/barnacles.py"))],
+        [
+            ("webex_bots", ("dir",)),
+            ("webex_bots/barnacles.py", "PING = 10\n"),
+            ("run.sh", "#!/bin/sh\n"),
+            ("latest.py", ("link", "webex_bots/barnacles.py")),
+        ],
     )
     app = tmp_path / "app"
     release_module.unpack_source(archive, str(app), digest)

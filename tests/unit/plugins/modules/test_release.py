@@ -480,9 +480,20 @@ def git(repo, *args):
     import subprocess
 
     subprocess.run(
-        ["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@t.invalid", "-c", "commit.gpgsign=false",
-         *args],
-        check=True, capture_output=True,
+        [
+            "git",
+            "-C",
+            str(repo),
+            "-c",
+            "user.name=t",
+            "-c",
+            "user.email=t@t.invalid",
+            "-c",
+            "commit.gpgsign=false",
+            *args,
+        ],
+        check=True,
+        capture_output=True,
     )
 
 
@@ -528,7 +539,9 @@ def test_a_release_of_code_from_git_then_a_commit_only_change_reuses_the_venv_an
     # Only the code changed: the venv of the running release is reused, nothing is installed.
     assert second["venv_reused_from"] == first["release_id"]
     assert second["installer"] is None and second["commands"] == []
-    assert second["commit_range"]["text"] == f"code {old['short']} (Ping every 20 s) -> {new['short']} (Ping every 10 s)"
+    assert (
+        second["commit_range"]["text"] == f"code {old['short']} (Ping every 20 s) -> {new['short']} (Ping every 10 s)"
+    )
     venv = release.releases / second["release_id"] / "venv"
     # Its scripts name its own path, not the release it was copied from.
     activate = (venv / "bin" / "activate").read_text()
@@ -566,16 +579,27 @@ def test_a_directory_source_is_a_release_of_its_tree(release, toy_house, tmp_pat
 
 def test_a_source_whose_requirements_are_options_or_whose_archive_changed_is_refused(release, toy_house, tmp_path):
     refused = release(
-        **offline_from(toy_house, pins={"toydep": "1.0"},
-                       source={"kind": "dir", "id": "c" * 64, "archive": "/nonexistent", "sha256": "0" * 64,
-                               "requirements": ["-r other.txt"]})
+        **offline_from(
+            toy_house,
+            pins={"toydep": "1.0"},
+            source={
+                "kind": "dir",
+                "id": "c" * 64,
+                "archive": "/nonexistent",
+                "sha256": "0" * 64,
+                "requirements": ["-r other.txt"],
+            },
+        )
     )
     assert refused["failed"] is True and "is an option" in refused["msg"]
     archive = tmp_path / "tree.tar"
     archive.write_bytes(b"")
     swapped = release(
-        **offline_from(toy_house, pins={"toydep": "1.0"},
-                       source={"kind": "dir", "id": "c" * 64, "archive": str(archive), "sha256": "0" * 64})
+        **offline_from(
+            toy_house,
+            pins={"toydep": "1.0"},
+            source={"kind": "dir", "id": "c" * 64, "archive": str(archive), "sha256": "0" * 64},
+        )
     )
     assert swapped["failed"] is True and "is not the one the controller exported" in swapped["msg"]
     assert entries(release.releases) == []

@@ -119,10 +119,18 @@ def test_the_last_soak_verdict_shows_and_a_failed_one_names_its_rule():
 
 
 def test_the_commit_column_shows_the_code_of_each_bots_release():
-    source = {"kind": "git", "short": "3f9c2a61b0d4", "subject": "Ping every 10 s instead of 20 s, as the story's fix does"}
+    source = {
+        "kind": "git",
+        "short": "3f9c2a61b0d4",
+        "subject": "Ping every 10 s instead of 20 s, as the story's fix does",
+    }
     tree = {"kind": "dir", "short": "9a8b7c6d5e4f", "subject": ""}
     report = status_report(
-        [bot("barnacles", "vm1", NEW, commit=source), bot("jarvis", "vm1", NEW, commit=tree), bot("toodles", "vm1", OLD)],
+        [
+            bot("barnacles", "vm1", NEW, commit=source),
+            bot("jarvis", "vm1", NEW, commit=tree),
+            bot("toodles", "vm1", OLD),
+        ],
         now=NOW,
     )
     rows = {row["bot"]: row for row in report["rows"]}

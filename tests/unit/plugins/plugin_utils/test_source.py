@@ -19,9 +19,21 @@ from ansible_collections.botfleet.deploy.plugins.plugin_utils.source import (
 
 def git(repo, *args):
     return subprocess.run(
-        ["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@t.invalid", "-c", "commit.gpgsign=false",
-         *args],
-        check=True, capture_output=True, text=True,
+        [
+            "git",
+            "-C",
+            str(repo),
+            "-c",
+            "user.name=t",
+            "-c",
+            "user.email=t@t.invalid",
+            "-c",
+            "commit.gpgsign=false",
+            *args,
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
     ).stdout.strip()
 
 
@@ -129,7 +141,7 @@ def test_an_unknown_ref_a_missing_directory_or_requirements_file_is_a_sentence(r
         resolve_source({"repo": str(repo), "version": "no-such-tag"}, cache=str(tmp_path / "c"))
     with pytest.raises(SourceError, match="is not a directory on the controller"):
         resolve_source({"dir": str(tmp_path / "absent")}, cache=str(tmp_path / "c"))
-    with pytest.raises(SourceError, match="botfleet_requirements_file reqs.txt is not a file of the source"):
+    with pytest.raises(SourceError, match=r"botfleet_requirements_file reqs\.txt is not a file of the source"):
         resolve_source({"repo": str(repo)}, "reqs.txt", cache=str(tmp_path / "c"))
 
 
