@@ -20,9 +20,6 @@ import subprocess
 import tarfile
 import tempfile
 
-from packaging.requirements import InvalidRequirement, Requirement
-from packaging.utils import canonicalize_name
-
 GIT_TIMEOUT = 300
 SOURCE_KEYS = ("repo", "version", "dir")
 # A requirements file line botfleet cannot put into a lock: options, editables, includes.
@@ -203,6 +200,9 @@ def requirement_lines(text, path):
 
     A lock cannot hold options (``-r``, ``-e``, ``--index-url``): such a line is refused by name.
     """
+    # Imported here: ansible-core depends on packaging, and the controller's plugins only run there.
+    from packaging.requirements import InvalidRequirement, Requirement
+
     lines = []
     for number, raw in enumerate(text.splitlines(), 1):
         line = raw.split(" #", 1)[0].strip()
@@ -223,6 +223,9 @@ def requirement_lines(text, path):
 
 def merge_requirements(lines, pins):
     """The source's requirements without those of pinned packages: the pins win."""
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name
+
     pinned = {canonicalize_name(name) for name in pins}
     return [line for line in lines if canonicalize_name(Requirement(line).name) not in pinned]
 
