@@ -3,11 +3,12 @@
 The demo bot's repository (`lab/lab.sh demo-repo`: commits `good` and `broken`), locked with
 webex_bot 1.0.8 + websockets 11.0.3 and its requirements.txt, from the lab's wheelhouse (offline):
 
-1. a full build: the `good` tree as a directory source (no git), venv created and installed;
+1. a full build: the `good` tree as a directory source (no git), venv created and installed, with
+   uv and with pip (installers' caches warm, as on a VM after its first build);
 2. a commit-only build: the `broken` commit from git, the same lock, so the venv of (1) is copied
    (hard links) and nothing is installed.
 
-Each round uses a new bot, so (1) always installs. Target: this machine (local connection),
+Each round uses a new bot per installer, so (1) always installs. Target: this machine (local connection),
 /usr/bin/python3.11, as root without a build user. Per-task times from ansible.posix.profile_tasks.
 
     .venv/bin/python bench/source_release.py [--rounds 3]
@@ -26,6 +27,7 @@ from pathlib import Path
 from common import REPO, median, playbook, profile_times, report
 
 PINS = {"webex_bot": "1.0.8", "websockets": "11.0.3"}
+INSTALLERS = ("uv", "pip")
 WHEELHOUSE = Path(os.environ.get("BOTFLEET_WHEELHOUSE") or REPO / ".cache" / "wheelhouse")
 
 
@@ -45,7 +47,7 @@ def demo_repo(tmp):
     return repo, tree
 
 
-def release_task(name, bot, tmp, source):
+def release_task(name, bot, tmp, source, installer="auto"):
     return {
         "name": name,
         "botfleet.deploy.release": {
@@ -57,6 +59,7 @@ def release_task(name, bot, tmp, source):
             "python": "/usr/bin/python3.11",
             "smoke_imports": ["webex_bot"],
             "build_user": "",
+            "installer": installer,
             "find_links": [str(WHEELHOUSE)],
             "offline": True,
             "source": (
@@ -68,28 +71,35 @@ def release_task(name, bot, tmp, source):
     }
 
 
+def round_tasks(index, installer, tmp, repo, tree):
+    bot = f"bench{index}{installer}"
+    return [
+        release_task(f"r{index} {installer} build full", bot, tmp, {"dir": str(tree)}, installer),
+        release_task(f"r{index} {installer} build commit", bot, tmp, {"repo": str(repo), "version": "broken"}),
+        {
+            "name": f"r{index} {installer} check that only the full build installed",
+            "ansible.builtin.assert": {
+                "that": [
+                    "__full.venv_reused_from is not defined and __full.installer == '" + installer + "'",
+                    "__commit.venv_reused_from == __full.release_id",
+                    "__commit.installer is none and __commit.commands == []",
+                    "__commit.venv_id == __full.venv_id and __commit.release_id != __full.release_id",
+                    "__commit.release.source.kind == 'git' and __full.release.source.kind == 'dir'",
+                ],
+            },
+        },
+    ]
+
+
 def build_times(rounds):
     with tempfile.TemporaryDirectory(prefix="botfleet-bench-") as tmp:
         repo, tree = demo_repo(tmp)
-        tasks = []
-        for index in range(1, rounds + 1):
-            bot = f"bench{index}"
-            tasks.append(release_task(f"r{index} build full", bot, tmp, {"dir": str(tree)}))
-            tasks.append(release_task(f"r{index} build commit", bot, tmp, {"repo": str(repo), "version": "broken"}))
-            tasks.append(
-                {
-                    "name": f"r{index} check that only the full build installed",
-                    "ansible.builtin.assert": {
-                        "that": [
-                            "__full.venv_reused_from is not defined and __full.installer is not none",
-                            "__commit.venv_reused_from == __full.release_id",
-                            "__commit.installer is none",
-                            "__commit.venv_id == __full.venv_id and __commit.release_id != __full.release_id",
-                            "__commit.release.source.kind == 'git' and __full.release.source.kind == 'dir'",
-                        ],
-                    },
-                }
-            )
+        tasks = [
+            task
+            for index in range(1, rounds + 1)
+            for installer in INSTALLERS
+            for task in round_tasks(index, installer, tmp, repo, tree)
+        ]
         play = Path(tmp, "build.yml")
         play.write_text(
             json.dumps(
@@ -114,7 +124,13 @@ def build_times(rounds):
         )
     times = profile_times(proc.stdout)
     return {
-        label: [t for name, ts in times.items() if name.endswith(f"build {label}") for t in ts]
+        f"{installer} {label}": [
+            seconds
+            for name, values in times.items()
+            if name.endswith(f"{installer} build {label}")
+            for seconds in values
+        ]
+        for installer in INSTALLERS
         for label in ("full", "commit")
     }
 
@@ -125,13 +141,12 @@ def main():
     args = parser.parse_args()
     builds = build_times(args.rounds)
     lines = [f"release of the demo bot's code, webex_bot 1.0.8 + websockets 11.0.3, median of {args.rounds}:"]
-    lines += [
-        f"  {label + ' build':14s} {median(values):6.2f}s   ({' '.join(f'{v:.2f}' for v in values)})"
-        for label, values in (
-            ("full (directory, install)", builds["full"]),
-            ("commit only (git, venv reused)", builds["commit"]),
-        )
-    ]
+    for installer in INSTALLERS:
+        for label, key in (("full build (installs)", "full"), ("commit only (venv reused)", "commit")):
+            values = builds[f"{installer} {key}"]
+            lines.append(
+                f"  {installer:3s} {label:26s} {median(values):6.2f}s   ({' '.join(f'{v:.2f}' for v in values)})"
+            )
     report("source_release", {"builds": builds}, lines)
 
 
