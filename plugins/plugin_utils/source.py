@@ -83,20 +83,45 @@ def _locked(path):
     return handle
 
 
+def run_id():
+    """The ansible-playbook run this lookup belongs to: its process (the workers' parent) and its start time."""
+    parent = os.getppid()
+    try:
+        with open(f"/proc/{parent}/stat", encoding="ascii") as handle:
+            started = handle.read().rpartition(")")[2].split()[19]
+    except (OSError, IndexError):
+        started = "?"
+    return f"{parent}:{started}"
+
+
 def git_dir(repo, cache):
-    """A local git directory holding ``repo``: the repository itself, or a mirror of a remote one in the cache."""
+    """A local git directory holding ``repo``: the repository itself, or a mirror of a remote one in the cache.
+
+    A remote repository is fetched once per run, whatever the number of bots that use it.
+    """
     if os.path.isdir(repo):
         return repo
     mirror = os.path.join(cache, "repos", hashlib.sha256(repo.encode("utf-8")).hexdigest()[:16] + ".git")
+    marker = mirror + ".fetched"
     handle = _locked(mirror)
     try:
-        if os.path.isdir(mirror):
-            _git(["fetch", "--prune", "--quiet", "origin", "+refs/*:refs/*"], cwd=mirror)
-        else:
+        this_run = run_id()
+        if not os.path.isdir(mirror):
             _git(["clone", "--mirror", "--quiet", repo, mirror])
+        elif _read(marker) != this_run:
+            _git(["fetch", "--prune", "--quiet", "origin", "+refs/*:refs/*"], cwd=mirror)
+        _write_atomic(marker, this_run.encode("ascii"))
     finally:
         handle.close()
     return mirror
+
+
+def _read(path):
+    try:
+        with open(path, encoding="ascii") as handle:
+            return handle.read()
+    except OSError:
+        return None
 
 
 def _write_atomic(path, data):

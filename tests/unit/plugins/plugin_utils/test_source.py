@@ -89,11 +89,23 @@ def test_a_second_resolution_of_the_same_commit_reuses_its_export(repo, tmp_path
     assert (tmp_path / "cache" / "trees" / (first["commit"] + ".tar")).stat().st_mtime_ns == written
 
 
-def test_a_remote_repository_is_mirrored_in_the_cache(repo, tmp_path):
+def test_a_remote_repository_is_mirrored_in_the_cache_and_fetched_once_per_run(repo, tmp_path, monkeypatch):
+    from ansible_collections.botfleet.deploy.plugins.plugin_utils import source as source_module
+
     url = f"file://{repo}"
+    monkeypatch.setattr(source_module, "run_id", lambda: "4242:100")
     source = resolve_source({"repo": url, "version": "v1"}, cache=str(tmp_path / "cache"))
     assert source["commit"] == git(repo, "rev-parse", "v1^{commit}")
     assert list((tmp_path / "cache" / "repos").glob("*.git"))
+    before = resolve_source({"repo": url, "version": "main"}, cache=str(tmp_path / "cache"))["commit"]
+    (repo / "webex_bots" / "barnacles.py").write_text("PING = 5\n")
+    git(repo, "commit", "--quiet", "-am", "Ping every 5 s")
+    # The other bots of the same run get the commit the first one resolved.
+    assert resolve_source({"repo": url, "version": "main"}, cache=str(tmp_path / "cache"))["commit"] == before
+    monkeypatch.setattr(source_module, "run_id", lambda: "4343:200")
+    after = resolve_source({"repo": url, "version": "main"}, cache=str(tmp_path / "cache"))
+    assert after["commit"] == git(repo, "rev-parse", "main") != before
+    assert after["subject"] == "Ping every 5 s"
 
 
 def test_a_directory_source_is_its_tree_without_git_and_its_id_its_digest(repo, tmp_path):
