@@ -5,6 +5,7 @@
 #   lab.sh up | down | status
 #   lab.sh emulator-start | emulator-stop
 #   lab.sh wheelhouse            build the controller-side wheelhouse the lab installs from
+#   lab.sh demo-repo             build the demo bot's own git repository (tags good, broken)
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -80,6 +81,40 @@ wheelhouse() {
     echo "wheelhouse $wheelhouse: $(ls "$wheelhouse"/*.whl | wc -l) wheels"
 }
 
+demo_repo() {
+    # The demo bot as the story's bots are deployed: a repository run as
+    # `PYTHONPATH=. python webex_bots/demo.py` with a requirements.txt. Two commits: `good`,
+    # and `broken`, whose status reply no longer matches the probe. Fixed dates and author:
+    # the same inputs give the same commits.
+    local dest=${BOTFLEET_DEMO_REPO:-$repo/.cache/demo-bot-repo}
+    local inputs
+    inputs=$(cat "$here"/demo_bot/src/botfleet_demo_bot/*.py "$0" | sha256sum | cut -c1-16)
+    if [[ -f $dest.stamp && $(cat "$dest.stamp") == "$inputs" && -d $dest/.git ]]; then
+        echo "demo repository $dest is up to date"
+        return 0
+    fi
+    rm -rf "$dest"
+    mkdir -p "$dest/webex_bots"
+    cp -r "$here/demo_bot/src/botfleet_demo_bot" "$dest/"
+    rm -rf "$dest/botfleet_demo_bot/__pycache__"
+    printf '%s\n' "webex_bot>=1.0.5" >"$dest/requirements.txt"
+    printf '%s\n' '"""The demo bot, run from its repository: PYTHONPATH=. python webex_bots/demo.py"""' \
+        'import sys' '' 'from botfleet_demo_bot.cli import main' '' 'sys.exit(main())' >"$dest/webex_bots/demo.py"
+    local git=(git -C "$dest" -c user.name=botfleet-lab -c user.email=lab@botfleet.invalid -c commit.gpgsign=false)
+    export GIT_AUTHOR_DATE=2026-11-01T08:00:00Z GIT_COMMITTER_DATE=2026-11-01T08:00:00Z
+    "${git[@]}" init --quiet --initial-branch=main
+    "${git[@]}" add -A
+    "${git[@]}" commit --quiet -m "Demo bot answers status and echo"
+    "${git[@]}" tag good
+    sed -i 's/return f"{bot_name} status: "/return f"{bot_name} is fine: "/' "$dest/botfleet_demo_bot/commands.py"
+    grep -q 'is fine: ' "$dest/botfleet_demo_bot/commands.py"
+    export GIT_AUTHOR_DATE=2026-11-02T08:00:00Z GIT_COMMITTER_DATE=2026-11-02T08:00:00Z
+    "${git[@]}" commit --quiet -am "Reword the status reply"
+    "${git[@]}" tag broken
+    echo "$inputs" >"$dest.stamp"
+    echo "demo repository $dest: good $("${git[@]}" rev-parse --short=12 good), broken $("${git[@]}" rev-parse --short=12 broken)"
+}
+
 case ${1:-} in
 up)
     podman image exists "$image" || "$here/image/build.sh"
@@ -104,8 +139,9 @@ status)
 emulator-start) emulator_start ;;
 emulator-stop) emulator_stop ;;
 wheelhouse) wheelhouse ;;
+demo-repo) demo_repo ;;
 *)
-    echo "usage: $0 up|down|status|emulator-start|emulator-stop|wheelhouse" >&2
+    echo "usage: $0 up|down|status|emulator-start|emulator-stop|wheelhouse|demo-repo" >&2
     exit 2
     ;;
 esac

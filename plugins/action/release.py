@@ -30,6 +30,13 @@ from ansible_collections.botfleet.deploy.plugins.plugin_utils.pins import (
     split_conflicts,
 )
 from ansible_collections.botfleet.deploy.plugins.plugin_utils.secrets import SECRET_VARIABLES, host_secrets
+from ansible_collections.botfleet.deploy.plugins.plugin_utils.source import (
+    SourceError,
+    code_text,
+    commit_range,
+    merge_requirements,
+    requirement_lines,
+)
 
 MODULE = "botfleet.deploy.release"
 
@@ -40,13 +47,19 @@ class ActionModule(BotfleetAction):
         args = self.validated_args(release_spec())
         if any(args.get(hidden) for hidden in ("_phase", "_staged", "_accepted", "_lock")):
             return dict(result, failed=True, msg="options starting with _ are internal to the release action")
+        source = dict(args.get("source") or {})
         try:
             pins = parse_pins(args["pins"])
-            requirements = normalized_requirements(args["requirements"])
+            # The code's own requirements join the lock; the pins win over what they say of a pinned package.
+            source_lines = requirement_lines(
+                "\n".join(source.pop("requirements", None) or []), "the source's requirements"
+            )
+            wanted = [*args["requirements"], *merge_requirements(source_lines, pins)]
+            requirements = normalized_requirements(wanted)
             allowed = canonical_names(args["allow_conflicts"])
             hashes = parse_hashes(args["hashes"], pins)
-            refused = offline_problems(args["requirements"], args["find_links"]) if args["offline"] else []
-        except PinError as exc:
+            refused = offline_problems(wanted, args["find_links"]) if args["offline"] else []
+        except (PinError, SourceError) as exc:
             return dict(result, failed=True, msg=str(exc))
         if refused:
             return dict(result, failed=True, msg="nothing ran: " + "; ".join(refused))
@@ -66,6 +79,8 @@ class ActionModule(BotfleetAction):
             hashes=hashes,
             redact=redact,
         )
+        if source:
+            module_args["source"] = source
         try:
             if args["state"] == "built" or (args["state"] == "active" and not args.get("release_id")):
                 lock = self._lock(module_args, pins, requirements, allowed, hashes, task_vars)
@@ -113,14 +128,18 @@ class ActionModule(BotfleetAction):
     def _build(self, module_args, pins, allowed, lock, task_vars):
         staged = self.run_module(MODULE, dict(module_args, _phase="stage"), task_vars)
         before = staged.pop("current_versions", None)
+        before_source = staged.pop("current_source", None)
+        after_source = module_args.get("source")
         after = lock_versions(lock)
         staged.update(lock=module_args["_lock"], lock_changes=lock_changes(before or {}, after))
-        if self._task.diff and before is not None and before != after:
+        if before_source or after_source:
+            staged["commit_range"] = commit_range(before_source, after_source)
+        if self._task.diff and before is not None and (before != after or before_source != after_source):
             staged["diff"] = {
-                "before_header": f"{module_args['bot']}: lock of the current release",
-                "after_header": f"{module_args['bot']}: lock of release {staged['release_id']}",
-                "before": versions_text(before),
-                "after": versions_text(after),
+                "before_header": f"{module_args['bot']}: code and lock of the current release",
+                "after_header": f"{module_args['bot']}: code and lock of release {staged['release_id']}",
+                "before": code_text(before_source) + versions_text(before),
+                "after": code_text(after_source) + versions_text(after),
             }
         if staged.get("exists") or self._play_context.check_mode:
             return staged
@@ -144,8 +163,9 @@ class ActionModule(BotfleetAction):
             installer=staged.get("installer"),
             accepted_conflicts=accepted,
             venv_id=staged["venv_id"],
+            canary_id=staged["canary_id"],
         )
-        for key in ("damaged", "diff"):
+        for key in ("damaged", "diff", "commit_range", "venv_reused_from"):
             if staged.get(key):
                 committed[key] = staged[key]
         return committed

@@ -28,6 +28,7 @@ import json
 import os
 import re
 import shutil
+import tarfile
 import tempfile
 import time
 
@@ -121,16 +122,92 @@ def compute_venv_id(lock, interpreter, allow_sdists=()):
     return _digest(document)[:12]
 
 
-def compute_release_id(lock, interpreter, config=None, allow_sdists=()):
-    """Content address of a release: its venv (lock and interpreter) and its configuration files.
+def compute_release_id(lock, interpreter, config=None, allow_sdists=(), source_id=None):
+    """Content address of a release: its venv (lock and interpreter), its configuration files and its code.
 
-    Without configuration it equals the venv id. The same inputs give the same id
-    on every host; a bot's own configuration (its name in the unit) makes its id its own.
+    Without configuration and code it equals the venv id. The same inputs give the same id
+    on every host; a bot's own configuration (its name in the unit) makes its id its own, and
+    ``source_id`` (the commit, or the digest of a directory's tree) makes each commit a release.
     """
     venv_id = compute_venv_id(lock, interpreter, allow_sdists)
-    if not config:
+    if not config and not source_id:
         return venv_id
-    return _digest({"venv": venv_id, "config": config_digests(config)})[:12]
+    document = {"venv": venv_id, "config": config_digests(config)}
+    if source_id:
+        document["source"] = source_id
+    return _digest(document)[:12]
+
+
+def compute_canary_id(venv_id, source_id=None):
+    """What a canary proves for the rest of the fleet: its venv and, for a bot run from source, its code.
+
+    Bots of one source share it across their own configurations; without code it is the venv id.
+    """
+    if not source_id:
+        return venv_id
+    return _digest({"venv": venv_id, "source": source_id})[:12]
+
+
+def unpack_source(archive, destination, sha256):
+    """Unpack a source tree exported on the controller (plugin_utils/source.py) into ``destination``.
+
+    The archive must be the one the controller exported (its sha256), and hold only files,
+    directories and links that stay inside the tree.
+    """
+    digest = hashlib.sha256()
+    with open(archive, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    if digest.hexdigest() != sha256:
+        raise ReleaseError(
+            f"the source archive {archive} is not the one the controller exported (sha256 {digest.hexdigest()[:12]}, "
+            f"wanted {sha256[:12]}); run the playbook again to copy it anew"
+        )
+    os.mkdir(destination, 0o755)
+    root = os.path.realpath(destination)
+    with tarfile.open(archive) as tar:
+        members = tar.getmembers()
+        for member in members:
+            target = os.path.realpath(os.path.join(root, member.name))
+            inside = target == root or target.startswith(root + os.sep)
+            if not inside or not (member.isfile() or member.isdir() or member.issym()):
+                raise ReleaseError(f"the source archive holds {member.name!r}, which botfleet does not unpack")
+            if member.issym():
+                link = os.path.realpath(os.path.join(os.path.dirname(target), member.linkname))
+                if not (link == root or link.startswith(root + os.sep)):
+                    raise ReleaseError(f"the source's link {member.name} points outside the tree")
+        for member in members:
+            path = os.path.join(destination, member.name)
+            if member.isdir():
+                os.makedirs(path, 0o755, exist_ok=True)
+                continue
+            os.makedirs(os.path.dirname(path), 0o755, exist_ok=True)
+            if member.issym():
+                os.symlink(member.linkname, path)
+                continue
+            with tar.extractfile(member) as src, open(path, "wb") as dst:
+                shutil.copyfileobj(src, dst)
+            os.chmod(path, 0o755 if member.mode & 0o100 else 0o644)
+
+
+def clone_venv(source, destination):
+    """Copy a built release's venv for a release with the same venv id (only its code differs).
+
+    Files are hard links, since releases never change, except those relocate_venv rewrites
+    (pyvenv.cfg and bin/), which are copies of their own. Returns the number of files.
+    """
+    own = {os.path.join(source, "pyvenv.cfg")}
+    bindir = os.path.join(source, "bin")
+    own.update(os.path.join(bindir, name) for name in os.listdir(bindir))
+
+    def link_or_copy(src, dst):
+        if src in own:
+            return shutil.copy2(src, dst)
+        os.link(src, dst)
+        return dst
+
+    shutil.copytree(source, destination, symlinks=True, copy_function=link_or_copy)
+    relocate_venv(destination, source, destination)
 
 
 def write_text_atomic(path, text, mode=0o644, gid=None):
@@ -307,6 +384,8 @@ class ReleaseStore:
                 problems.append(f"{path}/{LOCK_FILE} is missing")
             elif hashlib.sha256(text.encode("utf-8")).hexdigest() != locked:
                 problems.append(f"{path}/{LOCK_FILE} was changed after the build")
+        if isinstance(record, dict) and record.get("source") and not os.path.isdir(os.path.join(path, "app")):
+            problems.append(f"{path}/app is missing")
         wanted = record.get("config") if isinstance(record, dict) else None
         for name, digest in sorted((wanted or {}).items()):
             text = read_text(os.path.join(path, name))
@@ -332,6 +411,16 @@ class ReleaseStore:
         if not name:
             return None, None
         return name, read_text(os.path.join(self.path(release_id), name))
+
+    def code(self, release_id):
+        """``<short sha> <subject>`` of the code a release holds (release.json's source), or None."""
+        try:
+            source = self.read_release(release_id).get("source")
+        except (OSError, ValueError, AttributeError):
+            return None
+        if not isinstance(source, dict) or not source.get("short"):
+            return None
+        return " ".join(part for part in (source["short"], source.get("subject") or "") if part)
 
     def current(self):
         """The release id ``current`` points at, or None."""
@@ -516,6 +605,10 @@ class ReleaseStore:
                 event_entry = (
                     dict(details or {}, event=event, release=release_id, **{"from": current}) if switched else None
                 )
+                code = self.code(release_id) if switched else None
+                if code:
+                    # The bot's own code in its history: which commit it runs since this switch.
+                    event_entry["commit"] = code
                 self.write_state(state, event_entry, repaired)
         except (OSError, ReleaseError) as exc:
             undone = self._undo(switched, current, unit_path if unit_changed else None, unit_before)

@@ -43,6 +43,8 @@ from ansible_collections.botfleet.deploy.plugins.module_utils.release import (
     ReleaseStore,
     check_config_names,
     check_release_id,
+    clone_venv,
+    compute_canary_id,
     compute_release_id,
     compute_venv_id,
     config_digests,
@@ -50,6 +52,7 @@ from ansible_collections.botfleet.deploy.plugins.module_utils.release import (
     prune_plan,
     read_text,
     smoke_test,
+    unpack_source,
     verify_unit,
     write_json_atomic,
     write_text_atomic,
@@ -65,6 +68,8 @@ VERDICT_LIMIT = 50
 PHASES = ("inspect", "stage", "commit", "discard")
 # Left in the staging directory by the stage phase for the commit phase.
 BUILD_NOTE = ".build.json"
+# What the source option carries (plugin_utils/source.py) and release.json keeps of it.
+SOURCE_FIELDS = ("kind", "id", "commit", "short", "subject")
 
 
 class ReleaseManager:
@@ -143,8 +148,47 @@ class ReleaseManager:
         if not self.params["pins"] and not self.params["requirements"]:
             raise ReleaseError("give pins (and requirements) or a release_id")
         return compute_release_id(
-            self.lock_entries(), self.interpreter(), self.params["config"], self.params["allow_sdists"]
+            self.lock_entries(),
+            self.interpreter(),
+            self.params["config"],
+            self.params["allow_sdists"],
+            self.source_id(),
         )
+
+    def source(self):
+        """The bot's code (option source), checked, or None for a release of packages only."""
+        source = self.params["source"]
+        if not source:
+            return None
+        missing = [key for key in ("id", "archive", "sha256", "kind") if not source.get(key)]
+        if missing:
+            raise ReleaseError(
+                f"source lacks {', '.join(missing)}; give what the botfleet.deploy.source lookup returns, "
+                "with archive set to the archive's path on this host"
+            )
+        return source
+
+    def source_id(self):
+        source = self.source()
+        return source["id"] if source else None
+
+    def release_source(self, release_id):
+        """The source a release recorded (kind, id, commit, short, subject), or None."""
+        try:
+            source = self.store.read_release(release_id).get("source") if release_id else None
+        except (OSError, ValueError):
+            return None
+        return source if isinstance(source, dict) else None
+
+    def reusable_venv(self, venv_id):
+        """The venv of a whole release with the same venv id (its code or configuration differs), or None."""
+        for release_id, _created in reversed(self.store.releases()):
+            try:
+                if self.store.read_release(release_id).get("venv_id") == venv_id:
+                    return release_id
+            except (OSError, ValueError):
+                continue
+        return None
 
     def current_versions(self):
         """{name: version} of the release current points at: its lock, or what an older release recorded."""
@@ -202,9 +246,13 @@ class ReleaseManager:
         config = self.params["config"] or {}
         lock = self.lock_entries()
         sdists = self.params["allow_sdists"]
-        release_id = compute_release_id(lock, interpreter, config, sdists)
-        self.result["venv_id"] = compute_venv_id(lock, interpreter, sdists)
+        source = self.source()
+        release_id = compute_release_id(lock, interpreter, config, sdists, self.source_id())
+        venv_id = compute_venv_id(lock, interpreter, sdists)
+        self.result["venv_id"] = venv_id
+        self.result["canary_id"] = compute_canary_id(venv_id, self.source_id())
         self.result["current_versions"] = self.current_versions()
+        self.result["current_source"] = self.release_source(self.store.current())
         self.describe(release_id)
         damaged = self.store.problems(release_id)
         if not damaged:
@@ -220,18 +268,26 @@ class ReleaseManager:
         staging = self.store.new_staging(release_id)
         venv = os.path.join(staging, "venv")
         installer = Installer.from_params(self.module, self.params)
+        reused = self.reusable_venv(venv_id)
         self.result["installer"] = installer.name
         try:
             builder = self.build_user()
             home = builder.prepare(staging)
             as_builder = builder.run_command(self.module, staging)
             installer.run_command = as_builder
-            lock_file = os.path.join(home, LOCK_FILE)
-            write_text_atomic(lock_file, format_lock(lock), 0o644)
-            installer.create_venv(interpreter["executable"], venv)
-            # Exactly the lock, hash-checked: a file that is not the one locked fails the build.
-            installer.install_lock(venv, lock_file, list(lock), sdists)
+            if reused:
+                # Only the code or the configuration differ: the same lock on the same interpreter, no install.
+                clone_venv(os.path.join(self.store.path(reused), "venv"), venv)
+                self.result.update(installer=None, venv_reused_from=reused)
+            else:
+                lock_file = os.path.join(home, LOCK_FILE)
+                write_text_atomic(lock_file, format_lock(lock), 0o644)
+                installer.create_venv(interpreter["executable"], venv)
+                # Exactly the lock, hash-checked: a file that is not the one locked fails the build.
+                installer.install_lock(venv, lock_file, list(lock), sdists)
             shutil.rmtree(home)
+            if source:
+                unpack_source(source["archive"], os.path.join(staging, "app"), source["sha256"])
             # Root's and read-only before any of its code runs: the import below cannot change the release.
             seal(staging)
             os.chmod(staging, 0o755)  # noqa: S103 - the build user imports from it, the bot's user runs it
@@ -257,7 +313,12 @@ class ReleaseManager:
             facts = gather(as_builder, venv)
             write_json_atomic(
                 os.path.join(staging, BUILD_NOTE),
-                {"installer": installer.name, "lock": lock_digest(lock), "facts": facts},
+                {
+                    "installer": None if reused else installer.name,
+                    "lock": lock_digest(lock),
+                    "facts": facts,
+                    "venv_reused_from": reused,
+                },
             )
         except InstallError as exc:
             shutil.rmtree(staging, ignore_errors=True)
@@ -318,11 +379,19 @@ class ReleaseManager:
             "resolved": {name: dist["version"] for name, dist in sorted(facts["distributions"].items())},
             "installer": note.get("installer"),
         }
+        source = self.source()
+        if source:
+            record["source"] = {key: source.get(key) for key in SOURCE_FIELDS}
+        if note.get("venv_reused_from"):
+            record["venv_reused_from"] = note["venv_reused_from"]
         with self.store.lock():
             created = self.store.commit(staging, release_id, self.scrub(record))
             if created:
                 state = self.store.read_state()
-                self.store.write_state(state, {"event": "built", "release": release_id})
+                built = {"event": "built", "release": release_id}
+                if self.store.code(release_id):
+                    built["commit"] = self.store.code(release_id)
+                self.store.write_state(state, built)
         self.result.update(changed=created, built=created)
         self.describe(release_id)
 

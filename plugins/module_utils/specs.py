@@ -78,6 +78,7 @@ def release_spec():
         "allow_sdists": {"type": "list", "elements": "str", "default": []},
         "controller_find_links": {"type": "list", "elements": "str", "default": []},
         "build_user": {"type": "str", "default": "botfleet-build"},
+        "source": {"type": "dict"},
         # Hidden: the action plugin drives the build phases (see module_utils/release_manager.py).
         "_phase": {"type": "str", "choices": list(PHASES)},
         "_lock": {"type": "str"},

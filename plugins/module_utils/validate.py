@@ -202,6 +202,14 @@ def env_value_problem(key, value, label="botfleet_environment"):
     return None
 
 
+def pythonpath_problem(value, label="botfleet_pythonpath"):
+    """PYTHONPATH of a bot run from its source: one line, quoted in the unit as Environment="PYTHONPATH=..."."""
+    problem = _string_problem(value, label)
+    if problem is None and any(char in value for char in '"\\$'):
+        problem = f"{label} {shown(value)} contains a quote, a backslash or a $; give plain paths separated by ':'"
+    return problem
+
+
 # The bot role's variables that reach its unit, environment file or paths, and their checks.
 ROLE_VARIABLES = {
     "botfleet_bot": bot_name_problem,
@@ -213,6 +221,7 @@ ROLE_VARIABLES = {
     "botfleet_root": unit_path_problem,
     "botfleet_state_dir": unit_path_problem,
     "botfleet_config_dir": unit_path_problem,
+    "botfleet_pythonpath": pythonpath_problem,
 }
 
 

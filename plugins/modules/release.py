@@ -25,6 +25,8 @@ description:
   - The target installs exactly the lock, with hash checking required and without resolving again, from wheels only
     except for the packages in O(allow_sdists). A file that differs from the lock (a wheel swapped under the same
     name) fails the build, which leaves nothing behind.
+  - With O(source), the bot's own code is part of the release as C(app/), from a commit of a git repository or a
+    directory on the controller; a rollback brings the old code back with the old venv.
   - A release is whole only when its C(.complete) marker, written last by the build, its interpreter and its
     configuration files (unchanged since the build) are there. A damaged release is built again by O(state=built)
     and refused by O(state=active) and O(state=rolled_back), with what is missing.
@@ -187,6 +189,19 @@ options:
     elements: str
     default: []
     version_added: 0.2.0
+  source:
+    description:
+      - The bot's own code, as the P(botfleet.deploy.source#lookup) lookup returns it, with C(archive) set to the path
+        of the exported tree on this host. It is unpacked into the release as C(app/) (the archive's C(sha256) is
+        checked first) and its C(id), the commit or the tree's digest, is part of the release id.
+      - C(requirements) (the lines of the source's requirements file) join O(requirements) in the lock, except those
+        of packages in O(pins), which keep their pin.
+      - C(kind), C(id), C(commit), C(short) and C(subject) are recorded in C(release.json) as C(source), and the commit
+        in the history of C(state.json).
+      - A release whose lock and interpreter are those of a release already built (only its code or its configuration
+        differ) gets a copy of that release's venv (hard links, its scripts rewritten) instead of an install.
+    type: dict
+    version_added: 0.2.0
   lock_timeout:
     description:
       - Seconds to wait for another run holding the bot's lock.
@@ -316,6 +331,27 @@ venv_id:
   returned: with O(state=built)
   type: str
   sample: 9a1c0e77d2b4
+canary_id:
+  description: >-
+    What a canary of this release proves for the rest of the fleet, the venv and the code, without the bot's own
+    configuration; the venv id for a release without O(source). canary.yml records it in the canary mark and rollout.yml
+    compares it.
+  returned: with O(state=built)
+  type: str
+  sample: 5d0e9c1a2b3f
+commit_range:
+  description: >-
+    The code of the current release (C(from)) and of this one (C(to)), each with kind, id, commit, short and subject;
+    C(range) is C(<short>..<short>) when both are commits, and C(text) says it in words.
+  returned: with O(state=built), when either release has a O(source)
+  type: dict
+  sample:
+    range: "1a2b3c4d5e6f..6f5e4d3c2b1a"
+    text: "code 1a2b3c4d5e6f (Ping every 10 s) -> 6f5e4d3c2b1a (Reconnect after 12 h)"
+venv_reused_from:
+  description: The release whose venv this build copied instead of installing (the same lock and interpreter).
+  returned: with O(state=built), when a build ran and reused a venv
+  type: str
 unit_changed:
   description: Whether the release's unit file was installed anew (a daemon-reload is due).
   returned: with O(state=active) and O(state=rolled_back), when something was switched

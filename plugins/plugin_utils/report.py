@@ -13,6 +13,7 @@ COLUMNS = (
     ("bot", "bot"),
     ("vm", "VM"),
     ("release", "release"),
+    ("commit", "commit"),
     ("packages", None),  # one column per key package, named after it
     ("target", "target"),
     ("unit", "unit"),
@@ -94,6 +95,16 @@ def _target(current, target, switch, now):
     return f"NO (wants {target}{moved})"
 
 
+def _commit(source):
+    """The code of the bot's release: short sha and subject (a directory's tree digest), "-" without code."""
+    if not isinstance(source, dict) or not source.get("short"):
+        return "-"
+    subject = str(source.get("subject") or "")
+    subject = subject if len(subject) <= 40 else subject[:39] + "~"
+    prefix = "" if source.get("kind", "git") == "git" else "tree "
+    return f"{prefix}{source['short'][:7]} {subject}".rstrip()
+
+
 def status_row(bot, now, packages):
     """One row of display strings (and the raw values under ``data``) for one bot."""
     if bot.get("unreachable"):
@@ -109,6 +120,7 @@ def status_row(bot, now, packages):
         "bot": bot["bot"],
         "vm": bot.get("vm") or "-",
         "release": current or "none",
+        "commit": _commit(bot.get("commit")),
         "target": _target(current, target, bot.get("last_switch"), now),
         "unit": f"{unit.get('active_state', '?')}/{unit.get('sub_state', '?')}" if unit else "?",
         "uptime": human_duration(unit["uptime"]) if unit.get("uptime") is not None else "-",

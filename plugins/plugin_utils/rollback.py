@@ -30,6 +30,10 @@ def rollback_outcome(switch, gate=None, check_mode=False, bot=None):
         return {"ok": True, "outcome": f"nothing to roll back: it is on release {target}"}
     pins = (switch.get("release") or {}).get("pins") or {}
     versions = f" ({', '.join(f'{name}{spec}' for name, spec in sorted(pins.items()))})" if pins else ""
+    source = (switch.get("release") or {}).get("source")
+    if isinstance(source, dict) and source.get("short"):
+        # The code comes back with the venv: say which.
+        versions += f" at {'commit' if source.get('kind') == 'git' else 'tree'} {source['short']}"
     moved = f"from release {previous or 'none'} to {target}{versions}"
     if check_mode:
         return {"ok": True, "outcome": f"would roll back {moved}"}

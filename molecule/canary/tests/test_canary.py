@@ -24,7 +24,8 @@ def test_the_story_canary_is_recorded_as_failed_and_was_rolled_back(host):
     history = state(host, "barnacles")
     canaries = [v for v in history["verdicts"] if v["event"] == "canary"]
     # the story's, the good one, one dying in its watch window, one crash-looping after it, the good one again
-    assert [v["verdict"] for v in canaries] == ["failed", "passed", "failed", "passed", "passed"]
+    # from the good commit of the bot's code, the commit that breaks it, the good commit again
+    assert [v["verdict"] for v in canaries] == ["failed", "passed", "failed", "passed", "passed", "failed", "passed"]
     assert canaries[0]["reason"].startswith("gate: probe: no reply from bot barnacles")
     events = [(e["event"], e.get("release")) for e in history["history"] if e["event"] != "built"]
     story = canaries[0]["release"]
@@ -80,3 +81,25 @@ def test_the_crash_loop_canary_was_restarted_by_systemd_and_the_watch_caught_the
     canaries = [v for v in state(host, "barnacles")["verdicts"] if v["event"] == "canary"]
     assert "Judge the watch window" in canaries[2]["reason"]
     assert "exited with a failure 1 times" in canaries[2]["reason"]
+
+
+def test_barnacles_runs_the_good_commit_from_its_release_and_the_broken_one_reused_its_venv(host):
+    current = release(host, "barnacles")
+    assert current["source"]["kind"] == "git"
+    assert current["source"]["subject"] == "Demo bot answers status and echo"
+    unit = host.file("/etc/systemd/system/botfleet-barnacles.service").content_string
+    assert "WorkingDirectory=/opt/botfleet/barnacles/current/app" in unit.splitlines()
+    pid = host.check_output("systemctl show -p MainPID --value botfleet-barnacles.service")
+    assert host.check_output(f"readlink /proc/{pid}/cwd") == f"/opt/botfleet/barnacles/releases/{current['id']}/app"
+    broken_id = [v for v in state(host, "barnacles")["verdicts"] if v["event"] == "canary"][5]["release"]
+    broken = json.loads(host.file(f"/opt/botfleet/barnacles/releases/{broken_id}/release.json").content_string)
+    assert broken["source"]["subject"] == "Reword the status reply"
+    # Only the commit changed: its venv is the good release's, copied, not installed.
+    assert broken["venv_reused_from"] == current["id"] and broken["installer"] is None
+    assert (
+        "is fine: "
+        in host.file(f"/opt/botfleet/barnacles/releases/{broken_id}/app/botfleet_demo_bot/commands.py").content_string
+    )
+    rolled_back = [e for e in state(host, "barnacles")["history"] if e["event"] == "rolled_back"][-1]
+    assert rolled_back["release"] == current["id"]
+    assert rolled_back["commit"].endswith(" Demo bot answers status and echo")

@@ -55,3 +55,22 @@ def test_a_percent_in_botfleet_exec_is_not_a_systemd_specifier(tmp_path):
     assert exec_start == (
         "ExecStart=/opt/botfleet/barnacles/current/venv/bin/python -m botfleet_demo_bot --greeting 100%%h"
     )
+
+
+def test_a_bot_run_from_its_source_works_in_its_releases_app_with_its_pythonpath(tmp_path):
+    unit = render_unit(
+        tmp_path,
+        botfleet_bot="barnacles",
+        botfleet_exec="webex_bots/barnacles.py",
+        botfleet_source={"repo": "/srv/git/bots.git", "version": "main"},
+    )
+    lines = unit.splitlines()
+    assert "WorkingDirectory=/opt/botfleet/barnacles/current/app" in lines
+    assert 'Environment="PYTHONPATH=."' in lines
+    assert "ExecStart=/opt/botfleet/barnacles/current/venv/bin/python webex_bots/barnacles.py" in lines
+
+
+def test_a_bot_without_source_keeps_its_working_directory_and_no_pythonpath(tmp_path):
+    unit = render_unit(tmp_path, botfleet_bot="barnacles", botfleet_exec="-m botfleet_demo_bot")
+    assert "WorkingDirectory=/var/lib/botfleet/barnacles/work" in unit.splitlines()
+    assert "PYTHONPATH" not in unit

@@ -393,3 +393,117 @@ def test_smoke_test_reports_the_import_error(venv_factory):
         "ModuleNotFoundError: No module named 'no_such_module_x'"
     )
     assert smoke_test(run_command, str(venv), []) is None
+
+
+def test_release_id_covers_the_code_and_the_canary_id_the_code_without_the_configuration():
+    unit = {UNIT: "[Service]\nExecStart=/opt/botfleet/barnacles/current/venv/bin/python webex_bots/barnacles.py\n"}
+    good, bad = "a" * 40, "b" * 40
+    with_good = compute_release_id(STORY_LOCK, CPYTHON_311, unit, source_id=good)
+    assert with_good != compute_release_id(STORY_LOCK, CPYTHON_311, unit)
+    assert with_good != compute_release_id(STORY_LOCK, CPYTHON_311, unit, source_id=bad)
+    # Code alone, without configuration, is a release of its own too.
+    assert compute_release_id(STORY_LOCK, CPYTHON_311, source_id=good) != compute_venv_id(STORY_LOCK, CPYTHON_311)
+    venv_id = compute_venv_id(STORY_LOCK, CPYTHON_311)
+    assert release_module.compute_canary_id(venv_id) == venv_id
+    canary = release_module.compute_canary_id(venv_id, good)
+    check_release_id(canary)
+    assert canary not in (venv_id, release_module.compute_canary_id(venv_id, bad))
+
+
+def source_archive(tmp_path, entries):
+    """A tar archive of (name, text or ('link', target) or ('dir',)) entries; returns (path, sha256)."""
+    import io
+    import tarfile
+
+    path = tmp_path / "tree.tar"
+    with tarfile.open(path, "w") as tar:
+        for name, content in entries:
+            info = tarfile.TarInfo(name)
+            if content == ("dir",):
+                info.type = tarfile.DIRTYPE
+                tar.addfile(info)
+            elif isinstance(content, tuple):
+                info.type, info.linkname = tarfile.SYMTYPE, content[1]
+                tar.addfile(info)
+            else:
+                data = content.encode()
+                info.size, info.mode = len(data), 0o755 if name.endswith(".sh") else 0o600
+                tar.addfile(info, io.BytesIO(data))
+    return str(path), hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_a_source_archive_is_unpacked_readable_with_its_links_inside(tmp_path):
+    archive, digest = source_archive(
+        tmp_path,
+        [
+            ("webex_bots", ("dir",)),
+            ("webex_bots/barnacles.py", "PING = 10\n"),
+            ("run.sh", "#!/bin/sh\n"),
+            ("latest.py", ("link", "webex_bots/barnacles.py")),
+        ],
+    )
+    app = tmp_path / "app"
+    release_module.unpack_source(archive, str(app), digest)
+    assert (app / "webex_bots" / "barnacles.py").read_text() == "PING = 10\n"
+    assert (app / "latest.py").read_text() == "PING = 10\n"
+    assert oct((app / "webex_bots" / "barnacles.py").stat().st_mode & 0o777) == "0o644"
+    assert oct((app / "run.sh").stat().st_mode & 0o777) == "0o755"
+
+
+@pytest.mark.parametrize(
+    ("entries", "fragment"),
+    [
+        ([("../escape.py", "x")], "does not unpack"),
+        ([("/etc/cron.d/evil", "x")], "does not unpack"),
+        ([("evil", ("link", "/etc/shadow"))], "points outside the tree"),
+        ([("sub", ("dir",)), ("sub/up", ("link", "../../x"))], "points outside the tree"),
+    ],
+)
+def test_a_source_archive_that_reaches_outside_its_tree_is_refused_before_anything_is_written(
+    tmp_path, entries, fragment
+):
+    archive, digest = source_archive(tmp_path, entries)
+    with pytest.raises(ReleaseError, match=fragment):
+        release_module.unpack_source(archive, str(tmp_path / "app"), digest)
+    assert os.listdir(tmp_path / "app") == []
+
+
+def test_a_source_archive_that_is_not_the_exported_one_is_refused(tmp_path):
+    archive, _digest = source_archive(tmp_path, [("a.py", "x")])
+    with pytest.raises(ReleaseError, match="is not the one the controller exported"):
+        release_module.unpack_source(archive, str(tmp_path / "app"), "0" * 64)
+    assert not (tmp_path / "app").exists()
+
+
+def test_a_release_of_code_without_its_app_is_not_whole_and_its_code_is_named(store):
+    fake_release(store, "aaaaaaaaaaaa", "2026-11-27T08:00:00Z")
+    record = store.read_release("aaaaaaaaaaaa")
+    record["source"] = {"kind": "git", "id": "c" * 40, "commit": "c" * 40, "short": "c" * 12, "subject": "Ping"}
+    write_json_atomic(os.path.join(store.path("aaaaaaaaaaaa"), "release.json"), record)
+    assert store.problems("aaaaaaaaaaaa") == [f"{store.path('aaaaaaaaaaaa')}/app is missing"]
+    os.mkdir(os.path.join(store.path("aaaaaaaaaaaa"), "app"))
+    assert store.problems("aaaaaaaaaaaa") == []
+    assert store.code("aaaaaaaaaaaa") == "cccccccccccc Ping"
+    fake_release(store, "bbbbbbbbbbbb", "2026-11-27T09:00:00Z")
+    assert store.code("bbbbbbbbbbbb") is None
+
+
+def test_a_cloned_venv_shares_its_packages_and_owns_its_scripts(tmp_path):
+    source = tmp_path / "releases" / "aaaaaaaaaaaa" / "venv"
+    (source / "bin").mkdir(parents=True)
+    (source / "lib" / "site-packages" / "toydep").mkdir(parents=True)
+    package = source / "lib" / "site-packages" / "toydep" / "__init__.py"
+    package.write_text("VERSION = '1.0'\n")
+    (source / "pyvenv.cfg").write_text(f"home = /usr/bin\ncommand = /usr/bin/python3 -m venv {source}\n")
+    (source / "bin" / "toy").write_text(f"#!{source}/bin/python\nimport toydep\n")
+    (source / "bin" / "python").symlink_to("/usr/bin/python3")
+    clone = tmp_path / "releases" / ".staging-bbbbbbbbbbbb-x" / "venv"
+    release_module.clone_venv(str(source), str(clone))
+    cloned_package = clone / "lib" / "site-packages" / "toydep" / "__init__.py"
+    assert cloned_package.stat().st_ino == package.stat().st_ino
+    assert (clone / "bin" / "toy").read_text() == f"#!{clone}/bin/python\nimport toydep\n"
+    assert str(clone) in (clone / "pyvenv.cfg").read_text()
+    # The release it came from is unchanged.
+    assert (source / "bin" / "toy").read_text() == f"#!{source}/bin/python\nimport toydep\n"
+    assert str(source) in (source / "pyvenv.cfg").read_text()
+    assert os.readlink(clone / "bin" / "python") == "/usr/bin/python3"

@@ -474,3 +474,132 @@ def test_a_missing_build_user_is_a_sentence_and_leaves_nothing(release, toy_hous
         assert "the build user botfleet-no-such-user does not exist on this host" in result["msg"]
         assert "bot_host role creates it" in result["msg"]
     assert entries(release.releases) == []
+
+
+def git(repo, *args):
+    import subprocess
+
+    subprocess.run(
+        [
+            "git",
+            "-C",
+            str(repo),
+            "-c",
+            "user.name=t",
+            "-c",
+            "user.email=t@t.invalid",
+            "-c",
+            "commit.gpgsign=false",
+            *args,
+        ],
+        check=True,
+        capture_output=True,
+    )
+
+
+def test_a_release_of_code_from_git_then_a_commit_only_change_reuses_the_venv_and_rolls_back_whole(
+    release, toy_house, tmp_path
+):
+    from ansible_collections.botfleet.deploy.plugins.plugin_utils.source import resolve_source
+
+    repo = tmp_path / "bots"
+    (repo / "webex_bots").mkdir(parents=True)
+    (repo / "webex_bots" / "barnacles.py").write_text("PING = 20\n")
+    # The code's requirements join the lock; the pin of toydep wins over what the file says of it.
+    (repo / "requirements.txt").write_text("toyapp\ntoydep>=5\n")
+    git(repo, "init", "--quiet", "--initial-branch=main")
+    git(repo, "add", "-A")
+    git(repo, "commit", "--quiet", "-m", "Ping every 20 s")
+    cache = str(tmp_path / "sources")
+    old = resolve_source({"repo": str(repo)}, "requirements.txt", cache=cache)
+    (repo / "webex_bots" / "barnacles.py").write_text("PING = 10\n")
+    git(repo, "commit", "--quiet", "-am", "Ping every 10 s")
+    new = resolve_source({"repo": str(repo)}, "requirements.txt", cache=cache)
+
+    first = release(**offline_from(toy_house, pins={"toydep": "1.0"}, smoke_imports=["toyapp"], source=old))
+    assert first.get("failed") is not True, first.get("msg")
+    assert first["installer"] and "venv_reused_from" not in first
+    assert "toyapp==1.0" in first["lock"] and "toydep==1.0" in first["lock"]
+    assert first["release"]["source"] == {key: old[key] for key in ("kind", "id", "commit", "short", "subject")}
+    app = release.releases / first["release_id"] / "app"
+    assert (app / "webex_bots" / "barnacles.py").read_text() == "PING = 20\n"
+    assert not (app / ".git").exists()
+    assert writable_by_others(str(release.releases / first["release_id"])) == []
+    release(state="active", release_id=first["release_id"])
+
+    planned = release(check=True, diff=True, **offline_from(toy_house, pins={"toydep": "1.0"}, source=new))
+    assert planned["exists"] is False and planned["canary_id"] != first["canary_id"]
+    assert planned["commit_range"]["range"] == f"{old['short']}..{new['short']}"
+    assert planned["diff"]["before"].startswith(f"code: {old['short']} (Ping every 20 s)\n")
+    assert planned["diff"]["after"].startswith(f"code: {new['short']} (Ping every 10 s)\n")
+
+    second = release(**offline_from(toy_house, pins={"toydep": "1.0"}, smoke_imports=["toyapp"], source=new))
+    assert second.get("failed") is not True, second.get("msg")
+    assert second["venv_id"] == first["venv_id"] and second["release_id"] != first["release_id"]
+    # Only the code changed: the venv of the running release is reused, nothing is installed.
+    assert second["venv_reused_from"] == first["release_id"]
+    assert second["installer"] is None and second["commands"] == []
+    assert (
+        second["commit_range"]["text"] == f"code {old['short']} (Ping every 20 s) -> {new['short']} (Ping every 10 s)"
+    )
+    venv = release.releases / second["release_id"] / "venv"
+    # Its scripts name its own path, not the release it was copied from.
+    activate = (venv / "bin" / "activate").read_text()
+    assert str(venv) in activate and first["release_id"] not in activate
+    assert (release.releases / second["release_id"] / "app" / "webex_bots" / "barnacles.py").read_text() == (
+        "PING = 10\n"
+    )
+    release(state="active", release_id=second["release_id"])
+    state = json.loads(release.state.read_text())
+    assert state["history"][-1]["commit"] == f"{new['short']} Ping every 10 s"
+
+    back = release(state="rolled_back")
+    assert back["current_id"] == first["release_id"]
+    assert (release.current / "app" / "webex_bots" / "barnacles.py").read_text() == "PING = 20\n"
+    assert os.path.realpath(release.current / "venv") == str(release.releases / first["release_id"] / "venv")
+
+
+def test_a_directory_source_is_a_release_of_its_tree(release, toy_house, tmp_path):
+    from ansible_collections.botfleet.deploy.plugins.plugin_utils.source import resolve_source
+
+    tree = tmp_path / "bots"
+    (tree / ".git").mkdir(parents=True)
+    (tree / ".git" / "config").write_text("[core]\n")
+    (tree / "bot.py").write_text("print('hi')\n")
+    source = resolve_source({"dir": str(tree)}, cache=str(tmp_path / "sources"))
+    built = release(**offline_from(toy_house, pins={"toydep": "1.0"}, source=source))
+    assert built.get("failed") is not True, built.get("msg")
+    assert built["release"]["source"]["kind"] == "dir" and built["release"]["source"]["id"] == source["id"]
+    assert sorted(os.listdir(release.releases / built["release_id"] / "app")) == ["bot.py"]
+    (tree / "bot.py").write_text("print('hello')\n")
+    changed = resolve_source({"dir": str(tree)}, cache=str(tmp_path / "sources"))
+    again = release(**offline_from(toy_house, pins={"toydep": "1.0"}, source=changed))
+    assert again["release_id"] != built["release_id"] and again["venv_reused_from"] == built["release_id"]
+
+
+def test_a_source_whose_requirements_are_options_or_whose_archive_changed_is_refused(release, toy_house, tmp_path):
+    refused = release(
+        **offline_from(
+            toy_house,
+            pins={"toydep": "1.0"},
+            source={
+                "kind": "dir",
+                "id": "c" * 64,
+                "archive": "/nonexistent",
+                "sha256": "0" * 64,
+                "requirements": ["-r other.txt"],
+            },
+        )
+    )
+    assert refused["failed"] is True and "is an option" in refused["msg"]
+    archive = tmp_path / "tree.tar"
+    archive.write_bytes(b"")
+    swapped = release(
+        **offline_from(
+            toy_house,
+            pins={"toydep": "1.0"},
+            source={"kind": "dir", "id": "c" * 64, "archive": str(archive), "sha256": "0" * 64},
+        )
+    )
+    assert swapped["failed"] is True and "is not the one the controller exported" in swapped["msg"]
+    assert entries(release.releases) == []

@@ -94,7 +94,7 @@ def test_a_bot_rolled_back_on_its_vm_says_by_whom():
 def test_text_and_markdown_have_one_line_per_bot_and_aligned_columns():
     report = status_report([bot("barnacles", "lab-vm1", NEW), bot("toodles", "lab-vm1", OLD)], now=NOW)
     header, _rule, *body = report["text"][:4]
-    assert header.split()[:4] == ["bot", "VM", "release", "webex-bot"]
+    assert header.split()[:5] == ["bot", "VM", "release", "commit", "webex-bot"]
     assert len(body) == 2
     assert body[0].index("lab-vm1") == header.index("VM")
     markdown = report["markdown"].splitlines()
@@ -154,3 +154,25 @@ def test_the_watchdog_columns_show_its_last_probe_its_restarts_and_why_it_left_a
     )
     row = status_row({"bot": "jarvis"}, NOW, [])
     assert (row["watchdog"], row["watchdog_restarts"]) == ("-", "-")
+
+
+def test_the_commit_column_shows_the_code_of_each_bots_release():
+    source = {
+        "kind": "git",
+        "short": "3f9c2a61b0d4",
+        "subject": "Ping every 10 s instead of 20 s, as the story's fix does",
+    }
+    tree = {"kind": "dir", "short": "9a8b7c6d5e4f", "subject": ""}
+    report = status_report(
+        [
+            bot("barnacles", "vm1", NEW, commit=source),
+            bot("jarvis", "vm1", NEW, commit=tree),
+            bot("toodles", "vm1", OLD),
+        ],
+        now=NOW,
+    )
+    rows = {row["bot"]: row for row in report["rows"]}
+    assert rows["barnacles"]["commit"] == "3f9c2a6 Ping every 10 s instead of 20 s, as the~"
+    assert rows["jarvis"]["commit"] == "tree 9a8b7c6"
+    assert rows["toodles"]["commit"] == "-"
+    assert report["json"]["bots"][0]["commit"] == source
