@@ -39,6 +39,8 @@ Description=msoar the way of the story: one venv, pip in place
 StartLimitIntervalSec=0
 [Service]
 ExecStart=/opt/story/venv/bin/python -m botfleet_demo_bot
+# The bot's settings (the emulator's address) as its release has them, then its token.
+EnvironmentFile=/opt/botfleet/msoar/current/environment
 EnvironmentFile=/etc/botfleet/msoar.env
 Restart=always
 """
