@@ -58,6 +58,17 @@ def make_wheel(directory, name, version, requires=(), code=""):
     return wheel
 
 
+def git(repo, *args):
+    """Run git in ``repo`` as a throwaway identity, without signing; return its output."""
+    identity = ["-c", "user.name=t", "-c", "user.email=t@t.invalid", "-c", "commit.gpgsign=false"]
+    return subprocess.run(
+        ["git", "-C", str(repo), *identity, *args],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+
+
 def wheel_hash(wheel):
     return "sha256:" + hashlib.sha256(Path(wheel).read_bytes()).hexdigest()
 

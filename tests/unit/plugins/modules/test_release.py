@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import TARGET_PYTHON, make_wheel, wheel_hash
+from conftest import TARGET_PYTHON, git, make_wheel, wheel_hash
 
 from ansible_collections.botfleet.deploy.plugins.module_utils.build import writable_by_others
 
@@ -474,27 +474,6 @@ def test_a_missing_build_user_is_a_sentence_and_leaves_nothing(release, toy_hous
         assert "the build user botfleet-no-such-user does not exist on this host" in result["msg"]
         assert "bot_host role creates it" in result["msg"]
     assert entries(release.releases) == []
-
-
-def git(repo, *args):
-    import subprocess
-
-    subprocess.run(
-        [
-            "git",
-            "-C",
-            str(repo),
-            "-c",
-            "user.name=t",
-            "-c",
-            "user.email=t@t.invalid",
-            "-c",
-            "commit.gpgsign=false",
-            *args,
-        ],
-        check=True,
-        capture_output=True,
-    )
 
 
 def test_a_release_of_code_from_git_then_a_commit_only_change_reuses_the_venv_and_rolls_back_whole(

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import subprocess
 import tarfile
 
 import pytest
+from conftest import git
 
 from ansible_collections.botfleet.deploy.plugins.plugin_utils.source import (
     SourceError,
@@ -15,26 +15,6 @@ from ansible_collections.botfleet.deploy.plugins.plugin_utils.source import (
     resolve_source,
     tree_archive,
 )
-
-
-def git(repo, *args):
-    return subprocess.run(
-        [
-            "git",
-            "-C",
-            str(repo),
-            "-c",
-            "user.name=t",
-            "-c",
-            "user.email=t@t.invalid",
-            "-c",
-            "commit.gpgsign=false",
-            *args,
-        ],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout.strip()
 
 
 @pytest.fixture
