@@ -47,6 +47,23 @@ def playbook(*args, **env):
     return run([str(BIN / "ansible-playbook"), *map(str, args)], **env)
 
 
+def profiled_local_play(tmp, name, tasks, **env):
+    """Run ``tasks`` in one play on localhost with profile_tasks; task name -> seconds."""
+    play = Path(tmp, "play.yml")
+    play.write_text(
+        json.dumps([{"name": name, "hosts": "localhost", "connection": "local", "gather_facts": False, "tasks": tasks}])
+    )
+    _took, proc = playbook(
+        play,
+        "-e",
+        f"ansible_python_interpreter={sys.executable}",
+        ANSIBLE_CALLBACKS_ENABLED="ansible.posix.profile_tasks",
+        PROFILE_TASKS_TASK_OUTPUT_LIMIT="all",
+        **env,
+    )
+    return profile_times(proc.stdout)
+
+
 def profile_times(stdout):
     """Task name -> seconds, from the ansible.posix.profile_tasks summary."""
     times = {}

@@ -15,12 +15,10 @@ Per-task times come from ansible.posix.profile_tasks; medians over --rounds.
 from __future__ import annotations
 
 import argparse
-import json
-import sys
 import tempfile
 from pathlib import Path
 
-from common import REPO, median, playbook, profile_times, report
+from common import REPO, median, playbook, profile_times, profiled_local_play, report
 
 PINS = {"webex_bot": "1.0.8", "websockets": "11.0.3"}
 WHEELHOUSE = REPO / ".cache" / "wheelhouse"
@@ -52,28 +50,7 @@ def build_times(rounds):
                         ),
                     }
                 )
-        play = Path(tmp, "build.yml")
-        play.write_text(
-            json.dumps(
-                [
-                    {
-                        "name": "Build releases",
-                        "hosts": "localhost",
-                        "connection": "local",
-                        "gather_facts": False,
-                        "tasks": tasks,
-                    }
-                ]
-            )
-        )
-        _took, proc = playbook(
-            play,
-            "-e",
-            f"ansible_python_interpreter={sys.executable}",
-            ANSIBLE_CALLBACKS_ENABLED="ansible.posix.profile_tasks",
-            PROFILE_TASKS_TASK_OUTPUT_LIMIT="all",
-        )
-    times = profile_times(proc.stdout)
+        times = profiled_local_play(tmp, "Build releases", tasks)
     return {label: [t for name, ts in times.items() if name.endswith(f"build {label}") for t in ts] for label in COMBOS}
 
 

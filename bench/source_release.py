@@ -20,11 +20,10 @@ import argparse
 import json
 import os
 import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
-from common import REPO, median, playbook, profile_times, report
+from common import REPO, median, profiled_local_play, report
 
 PINS = {"webex_bot": "1.0.8", "websockets": "11.0.3"}
 INSTALLERS = ("uv", "pip")
@@ -100,29 +99,7 @@ def build_times(rounds):
             for installer in INSTALLERS
             for task in round_tasks(index, installer, tmp, repo, tree)
         ]
-        play = Path(tmp, "build.yml")
-        play.write_text(
-            json.dumps(
-                [
-                    {
-                        "name": "Build releases",
-                        "hosts": "localhost",
-                        "connection": "local",
-                        "gather_facts": False,
-                        "tasks": tasks,
-                    }
-                ]
-            )
-        )
-        _took, proc = playbook(
-            play,
-            "-e",
-            f"ansible_python_interpreter={sys.executable}",
-            ANSIBLE_CALLBACKS_ENABLED="ansible.posix.profile_tasks",
-            PROFILE_TASKS_TASK_OUTPUT_LIMIT="all",
-            BOTFLEET_SOURCE_CACHE=f"{tmp}/sources",
-        )
-    times = profile_times(proc.stdout)
+        times = profiled_local_play(tmp, "Build releases", tasks, BOTFLEET_SOURCE_CACHE=f"{tmp}/sources")
     return {
         f"{installer} {label}": [
             seconds
