@@ -69,6 +69,17 @@ def git(repo, *args):
     ).stdout.strip()
 
 
+def bots_repository(path, requirements):
+    """A git repository of bots, as the story's: webex_bots/barnacles.py and a requirements.txt, one commit."""
+    (path / "webex_bots").mkdir(parents=True)
+    (path / "webex_bots" / "barnacles.py").write_text("PING = 20\n")
+    (path / "requirements.txt").write_text(requirements)
+    git(path, "init", "--quiet", "--initial-branch=main")
+    git(path, "add", "-A")
+    git(path, "commit", "--quiet", "-m", "Ping every 20 s")
+    return path
+
+
 def wheel_hash(wheel):
     return "sha256:" + hashlib.sha256(Path(wheel).read_bytes()).hexdigest()
 

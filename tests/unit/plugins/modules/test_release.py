@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import TARGET_PYTHON, git, make_wheel, wheel_hash
+from conftest import TARGET_PYTHON, bots_repository, git, make_wheel, wheel_hash
 
 from ansible_collections.botfleet.deploy.plugins.module_utils.build import writable_by_others
 
@@ -481,14 +481,8 @@ def test_a_release_of_code_from_git_then_a_commit_only_change_reuses_the_venv_an
 ):
     from ansible_collections.botfleet.deploy.plugins.plugin_utils.source import resolve_source
 
-    repo = tmp_path / "bots"
-    (repo / "webex_bots").mkdir(parents=True)
-    (repo / "webex_bots" / "barnacles.py").write_text("PING = 20\n")
     # The code's requirements join the lock; the pin of toydep wins over what the file says of it.
-    (repo / "requirements.txt").write_text("toyapp\ntoydep>=5\n")
-    git(repo, "init", "--quiet", "--initial-branch=main")
-    git(repo, "add", "-A")
-    git(repo, "commit", "--quiet", "-m", "Ping every 20 s")
+    repo = bots_repository(tmp_path / "bots", "toyapp\ntoydep>=5\n")
     cache = str(tmp_path / "sources")
     old = resolve_source({"repo": str(repo)}, "requirements.txt", cache=cache)
     (repo / "webex_bots" / "barnacles.py").write_text("PING = 10\n")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import tarfile
 
 import pytest
-from conftest import git
+from conftest import bots_repository, git
 
 from ansible_collections.botfleet.deploy.plugins.plugin_utils.source import (
     SourceError,
@@ -20,13 +20,7 @@ from ansible_collections.botfleet.deploy.plugins.plugin_utils.source import (
 @pytest.fixture
 def repo(tmp_path):
     """A bots repository: webex_bots/barnacles.py and a requirements.txt, two commits, an untracked file."""
-    path = tmp_path / "bots"
-    (path / "webex_bots").mkdir(parents=True)
-    (path / "webex_bots" / "barnacles.py").write_text("PING = 20\n")
-    (path / "requirements.txt").write_text("# the bots' needs\nwebex_bot>=1.0.5\nrequests  # REST\n\n")
-    git(path, "init", "--quiet", "--initial-branch=main")
-    git(path, "add", "-A")
-    git(path, "commit", "--quiet", "-m", "Ping every 20 s")
+    path = bots_repository(tmp_path / "bots", "# the bots' needs\nwebex_bot>=1.0.5\nrequests  # REST\n\n")
     git(path, "tag", "v1")
     (path / "webex_bots" / "barnacles.py").write_text("PING = 10\n")
     git(path, "commit", "--quiet", "-am", "Ping every 10 s")
