@@ -80,6 +80,40 @@ def bots_repository(path, requirements):
     return path
 
 
+def fake_release(store, release_id, created, unit=None, unit_text=None, **record):
+    """A whole release as a build leaves it, with a stand-in interpreter (the store only checks it is there).
+
+    With ``unit_text``, the release carries ``unit``; ``record`` adds fields to its release.json.
+    """
+    from ansible_collections.botfleet.deploy.plugins.module_utils.release import (
+        COMPLETE_MARKER,
+        config_digests,
+        write_json_atomic,
+    )
+
+    path = os.path.join(store.releases_dir, release_id)
+    os.makedirs(os.path.join(path, "venv", "bin"))
+    python = os.path.join(path, "venv", "bin", "python")
+    with open(python, "w") as handle:
+        handle.write("#!/bin/sh\n")
+    os.chmod(python, 0o755)  # noqa: S103 - an interpreter is executable by all
+    config = {}
+    if unit_text is not None:
+        config[unit] = unit_text
+        with open(os.path.join(path, unit), "w") as handle:
+            handle.write(unit_text)
+    record = {
+        "id": release_id,
+        "created": created,
+        "config": config_digests(config),
+        "unit": unit if config else None,
+        **record,
+    }
+    write_json_atomic(os.path.join(path, "release.json"), record)
+    with open(os.path.join(path, COMPLETE_MARKER), "w") as handle:
+        handle.write(release_id + "\n")
+
+
 def wheel_hash(wheel):
     return "sha256:" + hashlib.sha256(Path(wheel).read_bytes()).hexdigest()
 

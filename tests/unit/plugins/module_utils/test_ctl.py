@@ -9,14 +9,12 @@ import os
 import time
 
 import pytest
+from conftest import fake_release
 
 from ansible_collections.botfleet.deploy.plugins.module_utils import ctl
 from ansible_collections.botfleet.deploy.plugins.module_utils.lease import RunLease, read_lease
 from ansible_collections.botfleet.deploy.plugins.module_utils.release import (
-    COMPLETE_MARKER,
     ReleaseStore,
-    config_digests,
-    write_json_atomic,
 )
 
 NOW = calendar.timegm((2026, 11, 28, 7, 1, 2, 0, 0, 0))
@@ -85,27 +83,9 @@ class Clock:
 
 
 def make_release(store, release_id, created, versions, unit_text, **extra):
-    """A whole release as a build leaves it: a stand-in interpreter, its unit, its record."""
-    path = os.path.join(store.releases_dir, release_id)
-    os.makedirs(os.path.join(path, "venv", "bin"))
-    python = os.path.join(path, "venv", "bin", "python")
-    with open(python, "w") as handle:
-        handle.write("#!/bin/sh\n")
-    os.chmod(python, 0o755)  # noqa: S103 - an interpreter is executable by all
-    with open(os.path.join(path, UNIT), "w") as handle:
-        handle.write(unit_text)
-    record = {
-        "id": release_id,
-        "created": created,
-        "config": config_digests({UNIT: unit_text}),
-        "unit": UNIT,
-        "pins": {name: f"=={version}" for name, version in versions.items() if name != "backoff"},
-        "resolved": versions,
-        **extra,
-    }
-    write_json_atomic(os.path.join(path, "release.json"), record)
-    with open(os.path.join(path, COMPLETE_MARKER), "w") as handle:
-        handle.write(release_id + "\n")
+    """A whole release as a build leaves it: a stand-in interpreter, its unit, its record of versions."""
+    pins = {name: f"=={version}" for name, version in versions.items() if name != "backoff"}
+    fake_release(store, release_id, created, UNIT, unit_text, pins=pins, resolved=versions, **extra)
 
 
 @pytest.fixture

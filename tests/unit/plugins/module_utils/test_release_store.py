@@ -13,6 +13,7 @@ import time
 
 import pytest
 from conftest import TARGET_PYTHON
+from conftest import fake_release as shared_fake_release
 
 from ansible_collections.botfleet.deploy.plugins.module_utils import release as release_module
 from ansible_collections.botfleet.deploy.plugins.module_utils.lock import format_lock, lock_digest
@@ -25,7 +26,6 @@ from ansible_collections.botfleet.deploy.plugins.module_utils.release import (
     check_release_id,
     compute_release_id,
     compute_venv_id,
-    config_digests,
     prune_plan,
     relocate_venv,
     smoke_test,
@@ -49,22 +49,8 @@ UNIT = "botfleet-barnacles.service"
 
 
 def fake_release(store, release_id, created, unit_text=None):
-    """A whole release as a build leaves it, with a stand-in interpreter (the store only checks it is there)."""
-    path = os.path.join(store.releases_dir, release_id)
-    os.makedirs(os.path.join(path, "venv", "bin"))
-    python = os.path.join(path, "venv", "bin", "python")
-    with open(python, "w") as handle:
-        handle.write("#!/bin/sh\n")
-    os.chmod(python, 0o755)  # noqa: S103 - an interpreter is executable by all
-    config = {}
-    if unit_text is not None:
-        config[UNIT] = unit_text
-        with open(os.path.join(path, UNIT), "w") as handle:
-            handle.write(unit_text)
-    record = {"id": release_id, "created": created, "config": config_digests(config), "unit": UNIT if config else None}
-    write_json_atomic(os.path.join(path, "release.json"), record)
-    with open(os.path.join(path, COMPLETE_MARKER), "w") as handle:
-        handle.write(release_id + "\n")
+    """A whole release of barnacles as a build leaves it (conftest.fake_release)."""
+    shared_fake_release(store, release_id, created, UNIT, unit_text)
 
 
 def locked(**versions):
