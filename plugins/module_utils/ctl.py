@@ -22,7 +22,7 @@ import subprocess
 import sys
 import time
 
-from ansible_collections.botfleet.deploy.plugins.module_utils.health import HealthError, watch_unit
+from ansible_collections.botfleet.deploy.plugins.module_utils.health import HealthError, restart_unit, watch_unit
 from ansible_collections.botfleet.deploy.plugins.module_utils.lease import (
     LeaseError,
     RunLease,
@@ -436,13 +436,9 @@ class Host:
             rc, _out, err = self.run(["systemctl", "daemon-reload"])
             if rc != 0:
                 return "failed", f"systemctl daemon-reload failed: {err.strip()}"
-        rc, _out, err = self.run(["systemctl", "restart", "--", unit])
-        if rc != 0:
-            # A release that crash-looped may have used up the start limit: cleared, then tried once more.
-            self.run(["systemctl", "reset-failed", "--", unit])
-            rc, _out, err = self.run(["systemctl", "restart", "--", unit])
-            if rc != 0:
-                return "failed", f"systemctl restart {unit} failed: {err.strip()}"
+        problem = restart_unit(self.run, unit)
+        if problem:
+            return "failed", f"systemctl restart {unit} failed: {problem}"
         params = {
             "unit": unit,
             "timeout": timeout,

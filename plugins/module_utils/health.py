@@ -198,6 +198,19 @@ class UnitObserver:
         return [message_text(entry) for entry in entries]
 
 
+def restart_unit(run_command, unit):
+    """Restart ``unit``; None, or systemctl's complaint.
+
+    A release that crash-looped may have used up the unit's start limit: it is cleared, and the
+    restart tried once more (what the bot role's restart does), for every restart made on the VM.
+    """
+    rc, out, err = run_command(["systemctl", "restart", "--", unit])
+    if rc != 0:
+        run_command(["systemctl", "reset-failed", "--", unit])
+        rc, out, err = run_command(["systemctl", "restart", "--", unit])
+    return None if rc == 0 else ((err or out or "").strip() or f"exit code {rc}")
+
+
 def build_watch(params):
     """A HealthWatch from the module's parameters (patterns compiled, errors named by option)."""
     ready = params.get("ready_pattern")

@@ -36,6 +36,7 @@ import subprocess
 import sys
 import time
 
+from ansible_collections.botfleet.deploy.plugins.module_utils.health import restart_unit
 from ansible_collections.botfleet.deploy.plugins.module_utils.lease import LeaseError, parse_timestamp, read_lease
 from ansible_collections.botfleet.deploy.plugins.module_utils.lease import describe as describe_lease
 from ansible_collections.botfleet.deploy.plugins.module_utils.release import (
@@ -212,8 +213,7 @@ class Systemd:
 
     def restart(self, unit):
         """None, or systemctl's complaint."""
-        rc, out, err = self._run(["systemctl", "restart", "--", unit])
-        return None if rc == 0 else ((err or out or "").strip() or f"exit code {rc}")
+        return restart_unit(self._run, unit)
 
 
 def _run(argv):

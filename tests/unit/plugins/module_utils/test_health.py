@@ -201,3 +201,22 @@ def test_a_unit_name_systemd_would_not_take_is_refused_before_systemctl_runs(uni
         )
     assert "\n" not in str(caught.value)
     assert systemctl.parsed == []
+
+
+def test_a_unit_stopped_by_its_start_limit_is_reset_and_restarted_once_more():
+    from ansible_collections.botfleet.deploy.plugins.module_utils.health import restart_unit
+
+    calls = []
+
+    def run(argv):
+        calls.append(argv[1])
+        limited = argv[1] == "restart" and calls.count("restart") == 1
+        return (1, "", "Start request repeated too quickly.\n") if limited else (0, "", "")
+
+    assert restart_unit(run, "botfleet-toodles.service") is None
+    assert calls == ["restart", "reset-failed", "restart"]
+
+    def broken(argv):
+        return (1, "", "Unit botfleet-x.service not found.") if argv[1] == "restart" else (0, "", "")
+
+    assert restart_unit(broken, "botfleet-x.service") == "Unit botfleet-x.service not found."
