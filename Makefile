@@ -20,6 +20,8 @@ export MOLECULE_GLOB := molecule/*/molecule.yml
 export PYTHONDONTWRITEBYTECODE := 1
 
 MOLECULE_SCENARIOS ?= $(notdir $(patsubst %/molecule.yml,%,$(wildcard molecule/*/molecule.yml)))
+# Scenarios run in two lanes side by side (tools/molecule-lanes.sh); each lane about 20 minutes.
+MOLECULE_LANES ?= faults:provision canary:rollout:venv
 
 .PHONY: help
 help: ## Show the targets
@@ -75,8 +77,14 @@ test-lab: venv ## The Webex emulator and the real demo bot per webex_bot/websock
 	pytest -q tests/lab
 
 .PHONY: molecule
-molecule: setup ## Molecule scenarios on real systemd containers
-	for s in $(MOLECULE_SCENARIOS); do molecule test -s $$s || exit 1; done
+molecule: setup ## Molecule scenarios on real systemd containers (MOLECULE_SCENARIOS="a b" runs those, one after the other)
+ifeq ($(origin MOLECULE_SCENARIOS),file)
+	@missing="$(filter-out $(subst :, ,$(MOLECULE_LANES)),$(MOLECULE_SCENARIOS))"; \
+	  [[ -z $$missing ]] || { echo "MOLECULE_LANES lacks the scenario(s): $$missing" >&2; exit 1; }
+	tools/molecule-lanes.sh $(foreach lane,$(MOLECULE_LANES),"$(subst :, ,$(lane))")
+else
+	tools/molecule-lanes.sh "$(MOLECULE_SCENARIOS)"
+endif
 
 .PHONY: build
 build: venv ## Build the collection tarball
