@@ -37,7 +37,7 @@ import sys
 import time
 
 from ansible_collections.botfleet.deploy.plugins.module_utils.health import restart_unit
-from ansible_collections.botfleet.deploy.plugins.module_utils.lease import LeaseError, parse_timestamp, read_lease
+from ansible_collections.botfleet.deploy.plugins.module_utils.lease import LeaseError, read_lease
 from ansible_collections.botfleet.deploy.plugins.module_utils.lease import describe as describe_lease
 from ansible_collections.botfleet.deploy.plugins.module_utils.notify import post_notification
 from ansible_collections.botfleet.deploy.plugins.module_utils.probe import Probe
@@ -50,7 +50,7 @@ from ansible_collections.botfleet.deploy.plugins.module_utils.release import (
 from ansible_collections.botfleet.deploy.plugins.module_utils.scrub import BEARER, Scrubber
 from ansible_collections.botfleet.deploy.plugins.module_utils.specs import webex_notify_spec, webex_probe_spec
 from ansible_collections.botfleet.deploy.plugins.module_utils.validate import bot_name_problem
-from ansible_collections.botfleet.deploy.plugins.module_utils.venv import format_timestamp
+from ansible_collections.botfleet.deploy.plugins.module_utils.venv import format_timestamp, parse_timestamp
 from ansible_collections.botfleet.deploy.plugins.module_utils.webex_client import WebexError, client_from_params
 
 WATCHDOG_FILE = "watchdog.json"

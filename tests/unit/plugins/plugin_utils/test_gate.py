@@ -1,4 +1,4 @@
-"""The gate's verdict and the rollout's canary check."""
+"""The gate's verdict, the rollout's canary check, a bot's drift and the duration options."""
 
 from __future__ import annotations
 
@@ -6,12 +6,12 @@ from datetime import UTC, datetime
 
 import pytest
 
-from ansible_collections.botfleet.deploy.plugins.plugin_utils.gate import (
-    GateError,
-    canary_check,
-    deployment_drift,
+from ansible_collections.botfleet.deploy.plugins.plugin_utils.canary import canary_check
+from ansible_collections.botfleet.deploy.plugins.plugin_utils.drift import deployment_drift
+from ansible_collections.botfleet.deploy.plugins.plugin_utils.gate import gate_verdict
+from ansible_collections.botfleet.deploy.plugins.plugin_utils.times import (
+    DurationError,
     duration_seconds,
-    gate_verdict,
     human_duration,
 )
 
@@ -44,7 +44,7 @@ def test_duration_seconds(value, seconds):
 
 @pytest.mark.parametrize("value", ["", "eight hours", "8 parsecs", "h8", "8h x"])
 def test_bad_durations(value):
-    with pytest.raises(GateError):
+    with pytest.raises(DurationError):
         duration_seconds(value)
 
 
