@@ -156,3 +156,16 @@ def run_lease_spec():
         # Hidden: the run's identity and the holders its controller found gone, set by the action plugin.
         "_holder": {"type": "dict"},
     }
+
+
+def journal_spec():
+    return {
+        "bot": {"type": "str", "required": True},
+        "root": {"type": "path", "default": "/opt/botfleet"},
+        "state_dir": {"type": "path", "default": "/var/lib/botfleet"},
+        "record": {"type": "dict"},
+        "history": {"type": "int", "default": 0},
+        "state_group": {"type": "str", "default": "botfleet"},
+        "redact": {"type": "list", "elements": "str", "default": [], "no_log": True},
+        "lock_timeout": {"type": "int", "default": 300},
+    }

@@ -43,8 +43,8 @@ description:
     A bot already rolled back is left alone unless O(release_id) names where to go, since its previous release is
     the one it was rolled back from.
   - O(state=pruned) keeps the O(keep) newest releases, and always the current and the previous one.
-  - O(state=recorded) appends O(record) (a canary, rollout, rollback, gate, soak or provision verdict) to the
-    state file; a canary verdict becomes the bot's canary mark, which rollouts check.
+  - O(state=recorded) is deprecated and will be removed in 0.3.0; record verdicts with M(botfleet.deploy.journal),
+    which takes the same O(record). It still appends O(record) to the state file, and warns.
   - Operations on one bot are serialized by a lock file in its state directory.
 author: botfleet maintainers (@botfleet)
 extends_documentation_fragment:
@@ -112,7 +112,7 @@ options:
     version_added: 0.1.0
   record:
     description:
-      - With O(state=recorded), the verdict to record.
+      - With O(state=recorded) (deprecated), the verdict to record; see M(botfleet.deploy.journal).
       - C(event) is one of C(canary), C(rollout), C(rollback), C(gate), C(soak), C(provision); C(verdict) is
         C(passed) or C(failed); C(release_id) defaults to the current release; C(venv_id) is that release's venv id
         (a canary mark with it covers every bot whose release has the same venv); C(reason) says what failed;
@@ -256,6 +256,7 @@ notes:
     C(pyvenv.cfg) are rewritten to the final path before the move.
 seealso:
   - module: botfleet.deploy.venv_pins
+  - module: botfleet.deploy.journal
   - module: botfleet.deploy.venv_facts
 """
 
