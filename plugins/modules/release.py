@@ -273,28 +273,18 @@ EXAMPLES = r"""
     find_links: [/var/cache/botfleet/wheelhouse]
     controller_find_links: ["{{ playbook_dir }}/../.cache/wheelhouse"]
     offline: true
-  register: __botfleet_release
+  register: built
 
 - name: Switch barnacles to it
   botfleet.deploy.release:
     bot: barnacles
     state: active
-    release_id: "{{ __botfleet_release.release_id }}"
+    release_id: "{{ built.release_id }}"
 
 - name: Roll barnacles back to the release it ran before
   botfleet.deploy.release:
     bot: barnacles
     state: rolled_back
-
-- name: Mark barnacles as a canary that passed
-  botfleet.deploy.release:
-    bot: barnacles
-    state: recorded
-    record:
-      event: canary
-      verdict: passed
-      release_id: "{{ __botfleet_release.release_id }}"
-      latency: 0.84
 
 - name: Keep the three newest releases
   botfleet.deploy.release:
