@@ -8,7 +8,7 @@ from ansible.errors import AnsibleFilterError
 
 from ansible_collections.botfleet.deploy.plugins.module_utils.scrub import BEARER, Scrubber, record_secrets
 from ansible_collections.botfleet.deploy.plugins.module_utils.validate import role_value_problems
-from ansible_collections.botfleet.deploy.plugins.plugin_utils.canary import canary_check
+from ansible_collections.botfleet.deploy.plugins.plugin_utils.canary import canary_check, canary_line
 from ansible_collections.botfleet.deploy.plugins.plugin_utils.drift import deployment_drift
 from ansible_collections.botfleet.deploy.plugins.plugin_utils.gate import gate_verdict
 from ansible_collections.botfleet.deploy.plugins.plugin_utils.inputs import (
@@ -37,6 +37,13 @@ def _canary_check(bots, soak):
         return canary_check(bots, soak)
     except DurationError as exc:
         raise AnsibleFilterError(f"botfleet_canary_soak: {exc}") from exc
+
+
+def _canary_line(info):
+    try:
+        return canary_line(info)
+    except ValueError as exc:
+        raise AnsibleFilterError(str(exc)) from exc
 
 
 def _soak_verdict(soak, canary, baseline=(), rules=None, idle=0, probe=None):
@@ -78,6 +85,7 @@ class FilterModule:
             "systemd_env_value": systemd_env_value,
             "gate_verdict": gate_verdict,
             "canary_check": _canary_check,
+            "canary_line": _canary_line,
             "deployment_drift": deployment_drift,
             "duration_seconds": _duration_seconds,
             "status_report": status_report,

@@ -87,3 +87,30 @@ def soak_plan(bots, canaries):
         vm = bots[name].get("vm") or name
         readers.setdefault(vm, []).append(name)
     return {"baseline": baseline, "since": since, "readers": {group[0]: group for group in readers.values()}}
+
+
+def canary_line(info):
+    """What canary.yml says of one bot, in one line: its failure, its pass for the team, or its summary.
+
+    ``info``: {bot, kind (failed, passed or summary), release (the bot role's botfleet_release, may be
+    empty), pins, gate (botfleet_gate summary), soak (botfleet_soak summary), failure, outcome (the
+    rollback's), check_mode}.
+    """
+    bot, kind = info.get("bot"), info.get("kind")
+    release = info.get("release") or {}
+    commits = (release.get("commit_range") or {}).get("text")
+    if kind == "failed":
+        parts = [f"canary {bot} failed: {info.get('failure') or 'unknown failure'}", commits, info.get("outcome")]
+        return "; ".join(part for part in parts if part)
+    release_id = release.get("release_id") or "?"
+    if kind == "passed":
+        head = f"canary {bot} passed on release {release_id}" + (f" ({commits})" if commits else "")
+        return f"{head}: " + "; ".join(part for part in (info.get("gate"), info.get("soak")) if part)
+    if kind == "summary":
+        pins = ", ".join(f"{name} {pin}" for name, pin in sorted((info.get("pins") or {}).items()))
+        what = "; ".join(part for part in (pins, commits) if part)
+        verb = "would move" if info.get("check_mode") else "passed on"
+        line = f"canary {bot} {verb} release {release_id}" + (f" ({what})" if what else "")
+        gate = None if info.get("check_mode") else info.get("gate")
+        return line + (f": {gate}" if gate else "")
+    raise ValueError(f"canary_line: kind must be failed, passed or summary, not {kind!r}")
