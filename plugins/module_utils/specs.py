@@ -147,9 +147,8 @@ def webex_notify_spec():
 
 def run_lease_spec():
     return {
-        "bot": {"type": "str", "required": True},
+        **bot_state_spec(),
         "state": {"type": "str", "default": "held", "choices": list(LEASE_STATES)},
-        "state_dir": {"type": "path", "default": "/var/lib/botfleet"},
         "playbook": {"type": "str"},
         "ttl": {"type": "int", "default": 3600},
         "break_lease": {"type": "bool", "default": False},
@@ -158,11 +157,18 @@ def run_lease_spec():
     }
 
 
-def journal_spec():
+def bot_state_spec():
+    """The options of doc fragment botfleet.deploy.bot_state."""
     return {
         "bot": {"type": "str", "required": True},
-        "root": {"type": "path", "default": "/opt/botfleet"},
         "state_dir": {"type": "path", "default": "/var/lib/botfleet"},
+    }
+
+
+def journal_spec():
+    return {
+        **bot_state_spec(),
+        "root": {"type": "path", "default": "/opt/botfleet"},
         "record": {"type": "dict"},
         "history": {"type": "int", "default": 0},
         "state_group": {"type": "str", "default": "botfleet"},

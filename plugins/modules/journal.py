@@ -19,23 +19,15 @@ description:
   - Without O(record), only reads; O(history) says how many of the newest entries to return.
   - Replaces O(botfleet.deploy.release#module:state=recorded), which still works in this release and warns.
 author: botfleet maintainers (@botfleet)
+extends_documentation_fragment:
+  - botfleet.deploy.bot_state
 options:
-  bot:
-    description:
-      - Name of the bot; lower-case letters, digits, C(-) and C(_), starting with a letter.
-    type: str
-    required: true
   root:
     description:
       - Directory holding one release directory per bot; the verdict is about the release its C(current) points to
         unless C(record.release_id) names one.
     type: path
     default: /opt/botfleet
-  state_dir:
-    description:
-      - Directory holding one state directory per bot.
-    type: path
-    default: /var/lib/botfleet
   record:
     description:
       - The verdict to record.
