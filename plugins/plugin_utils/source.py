@@ -231,10 +231,12 @@ def _tree_files(directory, names=None):
     ``names`` (relative paths, as git lists them) restricts it to those that are there.
     """
     if names is not None:
+        # A tracked file deleted on disk is not there; a submodule (a directory) is not part of the tree.
+        paths = ((name, os.path.join(directory, name)) for name in names)
         return sorted(
-            (name, os.path.join(directory, name))
-            for name in names
-            if os.path.lexists(os.path.join(directory, name)) and not os.path.isdir(os.path.join(directory, name))
+            (name, path)
+            for name, path in paths
+            if os.path.islink(path) or (os.path.exists(path) and not os.path.isdir(path))
         )
     found = []
     for parent, dirnames, filenames in os.walk(directory):

@@ -192,6 +192,14 @@ def test_untracked_exports_the_working_tree_as_git_would_commit_it(repo, tmp_pat
     # Another untracked file is another tree, so another release.
     (repo / "extra.py").write_text("X = 1\n")
     assert resolve_source({"repo": str(repo), "untracked": True}, cache=str(tmp_path / "c"))["id"] != worktree["id"]
+    # A link to a directory is exported as the link; a tracked file deleted on disk is not there.
+    (repo / "bots").symlink_to("webex_bots")
+    (repo / "requirements.txt").unlink()
+    linked = resolve_source({"repo": str(repo), "untracked": True}, cache=str(tmp_path / "c"))
+    with tarfile.open(linked["archive"]) as tar:
+        names = {member.name: member for member in tar.getmembers()}
+    assert names["bots"].issym() and names["bots"].linkname == "webex_bots"
+    assert "requirements.txt" not in names and "webex_bots/barnacles.py" in names
     # version must be what is checked out there: the working tree is of that commit only.
     assert resolve_source({"repo": str(repo), "version": "main", "untracked": True}, cache=str(tmp_path / "c"))
     with pytest.raises(SourceError, match=f"which has {head[:12]} checked out, not v1; check v1 out there"):
