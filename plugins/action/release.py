@@ -32,7 +32,9 @@ from ansible_collections.botfleet.deploy.plugins.plugin_utils.source import (
     code_text,
     commit_range,
     merge_requirements,
+    prune_source_cache,
     requirement_lines,
+    source_cache_dir,
 )
 
 MODULE = "botfleet.deploy.release"
@@ -86,6 +88,8 @@ class ActionModule(BotfleetAction):
                 result.update(self._build(module_args, pins, allowed, lock, task_vars))
             else:
                 result.update(self.run_module(MODULE, module_args, task_vars))
+            if args["state"] == "pruned":
+                result.update(self._prune_controller(args["source_cache_days"]))
         except LockFailed as exc:
             result.update(
                 failed=True,
@@ -95,6 +99,15 @@ class ActionModule(BotfleetAction):
         except ModuleFailed as exc:
             result.update(exc.result)
         return Scrubber(record_secrets(redact))(result)
+
+    def _prune_controller(self, days):
+        """The controller's side of a prune: exported trees and mirrors no run used for ``days`` days."""
+        try:
+            removed = prune_source_cache(source_cache_dir(), days, dry_run=self._play_context.check_mode)
+        except OSError as exc:
+            # The bot's own prune is done; a cache that cannot be cleaned only warns.
+            return {"warnings": [f"the controller's source cache was not pruned: {exc}"]}
+        return {"removed_source_cache": removed, "changed": bool(removed)} if removed else {}
 
     def _lock(self, module_args, pins, requirements, allowed, hashes, task_vars):
         """Resolve the release's lock on the controller, for the target interpreter's version and platform."""

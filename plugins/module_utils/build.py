@@ -91,6 +91,14 @@ class BuildUser:
                 os.chown(path, self.uid, self.gid)
         return home
 
+    def give(self, path):
+        """Give a tree root unpacked inside the build home to the build user, who builds in it."""
+        if not self.switches:
+            return
+        for directory, dirnames, filenames in os.walk(path):
+            for name in [None, *dirnames, *filenames]:
+                os.lchown(directory if name is None else os.path.join(directory, name), self.uid, self.gid)
+
     def run_command(self, module, staging):
         """A run_command that runs as the build user with the build environment."""
         env = self.environment(staging)

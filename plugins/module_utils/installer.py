@@ -222,6 +222,20 @@ class Installer:
         argv += [arg for arg in self._source_args() if arg != "--require-hashes"]
         return self._run(argv, "installing the lock")
 
+    def install_project(self, venv_path, project_dir):
+        """Build the Python project at ``project_dir`` and install it into the venv, without its dependencies.
+
+        Its dependencies are in the lock, installed before. Its build backend (build-system.requires)
+        comes from the same package sources as the lock: offline, the wheelhouse only. The project is
+        no file of the lock, so it is not hash-checked: its tree is, by the source's sha256.
+        """
+        if self.uv:
+            argv = [self.uv, "pip", "install", "--python", venv_python(venv_path)]
+        else:
+            argv = [venv_python(venv_path), "-m", "pip", "install", "--quiet"]
+        argv += ["--no-deps", *[arg for arg in self._source_args() if arg != "--require-hashes"], project_dir]
+        return self._run(argv, "building and installing the bot's project")
+
     def install(self, venv_path, lines, what, dry_run=False):
         """Install requirement ``lines`` into the venv in one resolver run."""
         if not lines:

@@ -42,6 +42,8 @@ CONFIG_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.@-]{0,99}")
 RESERVED_NAMES = ("venv", "release.json", "app", LOCK_FILE)
 COMPLETE_MARKER = ".complete"
 STAGING_PREFIX = ".staging-"
+# Where the bot role copies source archives on a VM, under the root (roles/bot/tasks/build.yml).
+SOURCES_DIR = ".sources"
 HISTORY_LIMIT = 200
 STATE_MODE = 0o640
 DEFAULT_STATE_GROUP = "botfleet"
@@ -106,12 +108,14 @@ def config_digests(config):
     return {name: hashlib.sha256(config[name].encode("utf-8")).hexdigest() for name in sorted(config or {})}
 
 
-def compute_venv_id(lock, interpreter, allow_sdists=()):
+def compute_venv_id(lock, interpreter, allow_sdists=(), installed_source=None):
     """Content address of a release's venv: its lock and its interpreter, what a canary proves for the fleet.
 
     ``lock`` is the parsed lock (module_utils/lock.py): every distribution with its exact version and
     the sha256 of its allowed files, so the same id means the same bits. Packages allowed to build
     from source are part of it too, since a build from source is not bit for bit the file locked.
+    ``installed_source`` is the id of the bot's code when it is installed into the venv
+    (botfleet_source_install): then each commit has a venv of its own.
     """
     document = {
         "lock": lock_digest(lock),
@@ -119,17 +123,20 @@ def compute_venv_id(lock, interpreter, allow_sdists=()):
     }
     if allow_sdists:
         document["sdists"] = sorted(allow_sdists)
+    if installed_source:
+        document["installed_source"] = installed_source
     return _digest(document)[:12]
 
 
-def compute_release_id(lock, interpreter, config=None, allow_sdists=(), source_id=None):
+def compute_release_id(lock, interpreter, config=None, allow_sdists=(), source_id=None, installed=False):
     """Content address of a release: its venv (lock and interpreter), its configuration files and its code.
 
     Without configuration and code it equals the venv id. The same inputs give the same id
     on every host; a bot's own configuration (its name in the unit) makes its id its own, and
     ``source_id`` (the commit, or the digest of a directory's tree) makes each commit a release.
+    ``installed``: the code is installed into the venv, so it is part of the venv id too.
     """
-    venv_id = compute_venv_id(lock, interpreter, allow_sdists)
+    venv_id = compute_venv_id(lock, interpreter, allow_sdists, source_id if installed else None)
     if not config and not source_id:
         return venv_id
     document = {"venv": venv_id, "config": config_digests(config)}
@@ -658,6 +665,40 @@ class ReleaseStore:
                 if name.startswith(STAGING_PREFIX) and now - os.lstat(path).st_mtime > STALE_STAGING_SECONDS:
                     stale.append(name)
         return sorted(stale)
+
+
+def source_archives_to_prune(root, now=None, grace=STALE_STAGING_SECONDS):
+    """The source archives of ``<root>/.sources`` no release of any bot under ``root`` holds, oldest first.
+
+    An archive is named ``<source id>.tar`` (plugin_utils/source.py), and each release records
+    its source's id in release.json. Those written or used within ``grace`` seconds are kept: a
+    build of another bot may be about to unpack it (the build touches the archive it uses).
+    """
+    sources = os.path.join(root, SOURCES_DIR)
+    if not os.path.isdir(sources):
+        return []
+    needed = set()
+    for bot in os.listdir(root):
+        releases = os.path.join(root, bot, "releases")
+        if bot == SOURCES_DIR or not os.path.isdir(releases):
+            continue
+        for release_id in os.listdir(releases):
+            try:
+                with open(os.path.join(releases, release_id, "release.json"), encoding="utf-8") as handle:
+                    source = json.load(handle).get("source")
+            except (OSError, ValueError, AttributeError):
+                continue
+            if isinstance(source, dict) and source.get("id"):
+                needed.add(f"{source['id']}.tar")
+    now = time.time() if now is None else now
+    found = []
+    for name in os.listdir(sources):
+        path = os.path.join(sources, name)
+        if name.endswith(".tar") and name not in needed and os.path.isfile(path):
+            modified = os.stat(path).st_mtime
+            if now - modified > grace:
+                found.append((modified, name))
+    return [name for _modified, name in sorted(found)]
 
 
 def prune_plan(releases, keep, protected):

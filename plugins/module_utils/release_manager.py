@@ -38,6 +38,7 @@ from ansible_collections.botfleet.deploy.plugins.module_utils.lock import (
     parse_lock,
 )
 from ansible_collections.botfleet.deploy.plugins.module_utils.release import (
+    SOURCES_DIR,
     AlreadyRolledBack,
     NoPreviousRelease,
     ReleaseError,
@@ -53,6 +54,7 @@ from ansible_collections.botfleet.deploy.plugins.module_utils.release import (
     prune_plan,
     read_text,
     smoke_test,
+    source_archives_to_prune,
     unpack_source,
     verify_unit,
     write_json_atomic,
@@ -151,6 +153,7 @@ class ReleaseManager:
             self.params["config"],
             self.params["allow_sdists"],
             self.source_id(),
+            self.installs_source(),
         )
 
     def source(self):
@@ -159,6 +162,8 @@ class ReleaseManager:
         if not source:
             return None
         missing = [key for key in ("id", "archive", "sha256", "kind") if not source.get(key)]
+        if source.get("install") and not (source.get("project") or {}).get("name"):
+            missing.append("project")
         if missing:
             raise ReleaseError(
                 f"source lacks {', '.join(missing)}; give what the botfleet.deploy.source lookup returns, "
@@ -169,6 +174,16 @@ class ReleaseManager:
     def source_id(self):
         source = self.source()
         return source["id"] if source else None
+
+    def installs_source(self):
+        """Whether the bot's code is installed into the venv (botfleet_source_install), not only run from app/."""
+        source = self.source()
+        return bool(source and source.get("install"))
+
+    def venv_id(self, lock, python):
+        return compute_venv_id(
+            lock, python, self.params["allow_sdists"], self.source_id() if self.installs_source() else None
+        )
 
     def release_source(self, release_id):
         """The source a release recorded (kind, id, commit, short, subject), or None."""
@@ -245,8 +260,8 @@ class ReleaseManager:
         lock = self.lock_entries()
         sdists = self.params["allow_sdists"]
         source = self.source()
-        release_id = compute_release_id(lock, interpreter, config, sdists, self.source_id())
-        venv_id = compute_venv_id(lock, interpreter, sdists)
+        release_id = compute_release_id(lock, interpreter, config, sdists, self.source_id(), self.installs_source())
+        venv_id = self.venv_id(lock, interpreter)
         self.result["venv_id"] = venv_id
         self.result["canary_id"] = compute_canary_id(venv_id, self.source_id())
         self.result["current_versions"] = self.current_versions()
@@ -263,6 +278,15 @@ class ReleaseManager:
         if self.module.check_mode:
             self.result["changed"] = True
             return
+        if source:
+            try:
+                # Used now: the prune of another bot of this VM leaves a young archive alone.
+                os.utime(source["archive"])
+            except FileNotFoundError as exc:
+                raise ReleaseError(
+                    f"the source archive {source['archive']} is not on this host (another run pruned it since it was "
+                    "copied?); nothing was built, run the playbook again to copy it anew"
+                ) from exc
         staging = self.store.new_staging(release_id)
         venv = os.path.join(staging, "venv")
         installer = Installer.from_params(self.module, self.params)
@@ -283,6 +307,12 @@ class ReleaseManager:
                 installer.create_venv(interpreter["executable"], venv)
                 # Exactly the lock, hash-checked: a file that is not the one locked fails the build.
                 installer.install_lock(venv, lock_file, list(lock), sdists)
+                if self.installs_source():
+                    # The project is built from a copy of its tree the build user owns (builds write into it).
+                    project = os.path.join(home, "project")
+                    unpack_source(source["archive"], project, source["sha256"])
+                    builder.give(project)
+                    installer.install_project(venv, project)
             shutil.rmtree(home)
             if source:
                 unpack_source(source["archive"], os.path.join(staging, "app"), source["sha256"])
@@ -356,7 +386,7 @@ class ReleaseManager:
             raise ReleaseError(f"the staging directory of release {release_id} was built from another lock")
         record = {
             "id": release_id,
-            "venv_id": compute_venv_id(lock, facts["python"], self.params["allow_sdists"]),
+            "venv_id": self.venv_id(lock, facts["python"]),
             # sha256 of lock.txt: a release whose lock.txt changed is not whole.
             "lock": lock_digest(lock),
             "allow_sdists": self.params["allow_sdists"],
@@ -380,6 +410,9 @@ class ReleaseManager:
         source = self.source()
         if source:
             record["source"] = {key: source.get(key) for key in SOURCE_FIELDS}
+            if self.installs_source():
+                # The project installed into the venv from this code, by name, as the lock lists packages.
+                record["source"]["installed"] = source["project"]["name"]
         if note.get("venv_reused_from"):
             record["venv_reused_from"] = note["venv_reused_from"]
         with self.store.lock():
@@ -475,12 +508,20 @@ class ReleaseManager:
             remove = prune_plan(self.store.releases(), self.params["keep"], protected)
             stale = self.store.stale_staging()
             self.result.update(removed=remove, removed_staging=stale, changed=bool(remove or stale))
-            if self.module.check_mode or not (remove or stale):
-                return
-            for name in remove + stale:
-                shutil.rmtree(os.path.join(self.store.releases_dir, name))
-            if remove:
-                self.store.write_state(state, {"event": "pruned", "releases": remove})
+            if not self.module.check_mode:
+                for name in remove + stale:
+                    shutil.rmtree(os.path.join(self.store.releases_dir, name))
+                if remove:
+                    self.store.write_state(state, {"event": "pruned", "releases": remove})
+        # After this bot's releases went: the VM's copies of source trees that no kept release of any bot holds.
+        sources = source_archives_to_prune(self.params["root"])
+        self.result["removed_sources"] = sources
+        self.result["changed"] = self.result["changed"] or bool(sources)
+        if self.module.check_mode:
+            return
+        for name in sources:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(os.path.join(self.params["root"], SOURCES_DIR, name))
 
     def record(self):
         """Append a verdict to state.json (deprecated here: the journal module does it)."""

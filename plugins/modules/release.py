@@ -42,7 +42,9 @@ description:
   - O(state=rolled_back) points C(current) at the previous release, or at O(release_id). It needs no package index.
     A bot already rolled back is left alone unless O(release_id) names where to go, since its previous release is
     the one it was rolled back from.
-  - O(state=pruned) keeps the O(keep) newest releases, and always the current and the previous one.
+  - O(state=pruned) keeps the O(keep) newest releases, and always the current and the previous one. It also removes
+    the host's copies of source trees (C(<root>/.sources/<id>.tar)) that no release of any bot under O(root) holds,
+    and, on the controller, exported trees and repository mirrors no run used for O(source_cache_days) days.
   - O(state=recorded) is deprecated and will be removed in 0.3.0; record verdicts with M(botfleet.deploy.journal),
     which takes the same O(record). It still appends O(record) to the state file, and warns.
   - Operations on one bot are serialized by a lock file in its state directory.
@@ -200,7 +202,19 @@ options:
         in the history of C(state.json).
       - A release whose lock and interpreter are those of a release already built (only its code or its configuration
         differ) gets a copy of that release's venv (hard links, its scripts rewritten) instead of an install.
+      - With C(install) true and C(project) (the lookup's C(install=true)), the code is a Python project that is built
+        and installed into the venv after the lock, without its dependencies (they are in the lock), from the same
+        package sources (offline, the wheelhouse, which must hold its build backend). The venv id then covers the code,
+        so no other commit's venv is reused, and C(release.json) records the project's name as C(source.installed).
     type: dict
+    version_added: 0.2.0
+  source_cache_days:
+    description:
+      - With O(state=pruned), exported source trees and repository mirrors in the controller's cache
+        (C(~/.cache/botfleet/sources), or E(BOTFLEET_SOURCE_CACHE)) that no run used for this many days are removed.
+        C(0) keeps them all.
+    type: int
+    default: 30
     version_added: 0.2.0
   lock_timeout:
     description:
@@ -421,6 +435,18 @@ accepted_conflicts:
 removed:
   description: Release ids removed by O(state=pruned).
   returned: with O(state=pruned)
+  type: list
+  elements: str
+removed_sources:
+  description: >-
+    Source archives of C(<root>/.sources) removed by O(state=pruned), since no release of any bot on the host holds
+    their tree (those written or used in the last 6 hours stay: a build may be about to unpack one).
+  returned: with O(state=pruned)
+  type: list
+  elements: str
+removed_source_cache:
+  description: Exported trees (C(trees/<id>.tar)) and mirrors (C(repos/<name>.git)) removed from the controller's cache.
+  returned: with O(state=pruned), when something was removed
   type: list
   elements: str
 recorded:

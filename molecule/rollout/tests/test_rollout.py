@@ -74,3 +74,18 @@ def test_botfleetctl_reads_for_the_botfleet_group_and_changes_only_as_root(host)
     refused = host.run("runuser -u botfleet -- botfleetctl rollback toodles")
     assert refused.rc == 4
     assert "run it as root" in refused.stderr
+
+
+def test_barnacles_runs_from_a_directory_source_its_tree_without_git(host):
+    if "barnacles" not in BOTS[host.backend.get_hostname()]:
+        return
+    source = read(host, "/opt/botfleet/barnacles/current/release.json")["source"]
+    assert source["kind"] == "dir" and source["commit"] is None and len(source["id"]) == 64
+    app = "/opt/botfleet/barnacles/current/app"
+    assert host.file(f"{app}/webex_bots/demo.py").exists and not host.file(f"{app}/.git").exists
+    unit = host.file("/etc/systemd/system/botfleet-barnacles.service").content_string
+    assert f"WorkingDirectory={app}" in unit
+    assert "ExecStart=/opt/botfleet/barnacles/current/venv/bin/python webex_bots/demo.py" in unit
+    # The VM's copy of the tree stays while a release of it is kept.
+    archives = host.run("ls /opt/botfleet/.sources").stdout.split()
+    assert f"{source['id']}.tar" in archives

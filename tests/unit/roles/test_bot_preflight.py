@@ -20,6 +20,7 @@ INJECTION = "ExecStartPre=+/bin/sh -c id"
 UNIT_VALUES = "Check the values that reach the bot's unit and paths"
 MAX_RUNTIME = "Check how long the bot runs before systemd restarts it"
 ENV = "Check the environment and the secrets (names only are reported)"
+SOURCE_INSTALL = "Check that an installed source has a source"
 
 # host: (its variables, the task that must fail, text of its message)
 HOSTS = {
@@ -65,6 +66,11 @@ HOSTS = {
         {"botfleet_max_runtime": "12h\n"},
         MAX_RUNTIME,
         "set botfleet_max_runtime to a systemd time span",
+    ),
+    "install-without-source": (
+        {"botfleet_source_install": True},
+        SOURCE_INSTALL,
+        "botfleet_source_install is true but botfleet_source is empty",
     ),
 }
 GOOD = {

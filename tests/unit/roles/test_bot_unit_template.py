@@ -74,3 +74,18 @@ def test_a_bot_without_source_keeps_its_working_directory_and_no_pythonpath(tmp_
     unit = render_unit(tmp_path, botfleet_bot="barnacles", botfleet_exec="-m botfleet_demo_bot")
     assert "WorkingDirectory=/var/lib/botfleet/barnacles/work" in unit.splitlines()
     assert "PYTHONPATH" not in unit
+
+
+def test_a_bot_whose_source_is_installed_runs_from_its_venv_in_its_working_directory(tmp_path):
+    unit = render_unit(
+        tmp_path,
+        botfleet_bot="barnacles",
+        botfleet_exec="-m barnacles_bots",
+        botfleet_source={"repo": "/srv/git/bots.git", "version": "main"},
+        botfleet_source_install=True,
+    )
+    lines = unit.splitlines()
+    # The code is in the venv: app/ on the path would shadow it with the same code unbuilt.
+    assert "WorkingDirectory=/var/lib/botfleet/barnacles/work" in lines
+    assert "PYTHONPATH" not in unit
+    assert "ExecStart=/opt/botfleet/barnacles/current/venv/bin/python -m barnacles_bots" in lines

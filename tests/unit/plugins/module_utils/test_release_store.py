@@ -29,6 +29,7 @@ from ansible_collections.botfleet.deploy.plugins.module_utils.release import (
     prune_plan,
     relocate_venv,
     smoke_test,
+    source_archives_to_prune,
     write_json_atomic,
 )
 
@@ -87,6 +88,47 @@ def test_release_id_covers_the_configuration_and_the_venv_id_does_not():
     changed_exec = {UNIT: unit[UNIT].replace("-m bot", "-m bot --debug")}
     assert compute_release_id(STORY_LOCK, CPYTHON_311, changed_exec) != with_unit
     assert compute_venv_id(STORY_LOCK, CPYTHON_311) == bare
+
+
+def test_code_installed_into_the_venv_is_part_of_its_id_and_code_run_from_app_is_not():
+    commit, other = "a" * 40, "b" * 40
+    plain = compute_venv_id(STORY_LOCK, CPYTHON_311)
+    # Run from app/: one venv for every commit (a commit-only release reuses it).
+    assert compute_release_id(STORY_LOCK, CPYTHON_311, source_id=commit) != compute_release_id(
+        STORY_LOCK, CPYTHON_311, source_id=other
+    )
+    installed = compute_venv_id(STORY_LOCK, CPYTHON_311, installed_source=commit)
+    assert installed not in (plain, compute_venv_id(STORY_LOCK, CPYTHON_311, installed_source=other))
+    assert compute_release_id(STORY_LOCK, CPYTHON_311, source_id=commit, installed=True) != compute_release_id(
+        STORY_LOCK, CPYTHON_311, source_id=commit
+    )
+
+
+def test_the_vms_source_archives_no_release_of_any_bot_holds_are_pruned_after_a_grace(tmp_path):
+    root = tmp_path / "opt"
+    barnacles = ReleaseStore(str(root), str(tmp_path / "state"), "barnacles")
+    toodles = ReleaseStore(str(root), str(tmp_path / "state"), "toodles")
+    kept, shared, gone, young = "a" * 40, "b" * 40, "c" * 40, "d" * 64
+    shared_fake_release(barnacles, "1" * 12, "2026-11-01T00:00:00Z", source={"kind": "git", "id": kept})
+    shared_fake_release(toodles, "2" * 12, "2026-11-01T00:00:00Z", source={"kind": "git", "id": shared})
+    # A release of packages only, and a release.json that is not JSON, are read without failing.
+    shared_fake_release(toodles, "3" * 12, "2026-11-02T00:00:00Z")
+    (root / "toodles" / "releases" / ("4" * 12)).mkdir()
+    (root / "toodles" / "releases" / ("4" * 12) / "release.json").write_text("{not json")
+    sources = root / ".sources"
+    sources.mkdir()
+    now = time.time()
+    for source_id in (kept, shared, gone, young):
+        (sources / f"{source_id}.tar").write_bytes(b"tree")
+        os.utime(sources / f"{source_id}.tar", (now - 7 * 3600, now - 7 * 3600))
+    os.utime(sources / f"{young}.tar", (now - 60, now - 60))
+    (sources / "notes.txt").write_text("not an archive\n")
+    # Only the tree no bot's release holds, and not the one a build used a minute ago.
+    assert source_archives_to_prune(str(root), now=now) == [f"{gone}.tar"]
+    assert source_archives_to_prune(str(root), now=now + 6 * 3600) == [f"{gone}.tar", f"{young}.tar"]
+    shutil.rmtree(toodles.path("2" * 12))
+    assert source_archives_to_prune(str(root), now=now) == sorted([f"{gone}.tar", f"{shared}.tar"])
+    assert source_archives_to_prune(str(tmp_path / "nothing")) == []
 
 
 def test_a_release_whose_lock_changed_after_the_build_is_not_whole(store):

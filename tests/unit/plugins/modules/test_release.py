@@ -6,6 +6,7 @@ import json
 import os
 import pwd
 import shutil
+import subprocess
 import tempfile
 from pathlib import Path
 
@@ -512,4 +513,166 @@ def test_a_source_whose_requirements_are_options_or_whose_archive_changed_is_ref
         )
     )
     assert swapped["failed"] is True and "is not the one the controller exported" in swapped["msg"]
+    gone = release(
+        **offline_from(
+            toy_house,
+            pins={"toydep": "1.0"},
+            source={"kind": "dir", "id": "c" * 64, "archive": str(tmp_path / "pruned.tar"), "sha256": "0" * 64},
+        )
+    )
+    assert gone["failed"] is True and "pruned.tar is not on this host" in gone["msg"]
+    assert "run the playbook again to copy it anew" in gone["msg"]
     assert entries(release.releases) == []
+
+
+# A real PEP 517 build backend, as a wheel of the wheelhouse: the build of an installed source finds it there offline.
+TOY_BACKEND = """
+import base64, hashlib, os, tomllib, zipfile
+
+
+def get_requires_for_build_wheel(config_settings=None):
+    return []
+
+
+def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
+    with open("pyproject.toml", "rb") as handle:
+        project = tomllib.load(handle)["project"]
+    package, version = project["name"].replace("-", "_"), project["version"]
+    info = f"{package}-{version}.dist-info"
+    files = {}
+    for parent, _dirs, names in os.walk(package):
+        for name in names:
+            with open(os.path.join(parent, name), "rb") as handle:
+                files[os.path.join(parent, name)] = handle.read()
+    requires = "".join(f"Requires-Dist: {line}\\n" for line in project.get("dependencies", []))
+    metadata = f"Metadata-Version: 2.1\\nName: {project['name']}\\nVersion: {version}\\n{requires}"
+    files[f"{info}/METADATA"] = metadata.encode()
+    wheel_info = "Wheel-Version: 1.0\\nGenerator: toybackend\\nRoot-Is-Purelib: true\\nTag: py3-none-any\\n"
+    files[f"{info}/WHEEL"] = wheel_info.encode()
+    record = [
+        f"{path},sha256={base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b'=').decode()},{len(data)}"
+        for path, data in files.items()
+    ]
+    files[f"{info}/RECORD"] = ("\\n".join([*record, f"{info}/RECORD,,"]) + "\\n").encode()
+    wheel = f"{package}-{version}-py3-none-any.whl"
+    with zipfile.ZipFile(os.path.join(wheel_directory, wheel), "w") as archive:
+        for path, data in files.items():
+            archive.writestr(path, data)
+    return wheel
+"""
+
+
+def bots_project(path, ping):
+    """The bots as a Python project: package barnacles_bots, built by toybackend, needing toydep."""
+    (path / "barnacles_bots").mkdir(parents=True)
+    (path / "barnacles_bots" / "__init__.py").write_text(f"PING = {ping}\n")
+    (path / "pyproject.toml").write_text(
+        '[build-system]\nrequires = ["toybackend"]\nbuild-backend = "toybackend"\n\n'
+        '[project]\nname = "barnacles-bots"\nversion = "2.4.0"\ndependencies = ["toydep"]\n'
+    )
+    git(path, "init", "--quiet", "--initial-branch=main")
+    git(path, "add", "-A")
+    git(path, "commit", "--quiet", "-m", f"Ping every {ping} s")
+    return path
+
+
+def installed_ping(venv):
+    """Where the venv imports barnacles_bots from, and its PING."""
+    proc = subprocess.run(
+        [str(venv / "bin" / "python"), "-I", "-c", "import barnacles_bots as b; print(b.__file__); print(b.PING)"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return proc.stdout.split()
+
+
+def test_an_installed_source_is_built_into_the_venv_offline_and_each_commit_has_a_venv_of_its_own(
+    release, toy_house, tmp_path
+):
+    from ansible_collections.botfleet.deploy.plugins.plugin_utils.source import resolve_source
+
+    make_wheel(toy_house, "toybackend", "1.0", code=TOY_BACKEND)
+    repo = bots_project(tmp_path / "bots", 20)
+    cache = str(tmp_path / "sources")
+    old = resolve_source({"repo": str(repo)}, cache=cache, install=True)
+    first = release(**offline_from(toy_house, pins={"toydep": "1.0"}, smoke_imports=["barnacles_bots"], source=old))
+    assert first.get("failed") is not True, first.get("msg")
+    # Its dependencies are in the lock; the project itself is not (its tree is checked by the source's sha256).
+    assert "toydep==1.0" in first["lock"] and "barnacles" not in first["lock"]
+    assert first["release"]["source"]["installed"] == "barnacles-bots"
+    assert first["release"]["resolved"]["barnacles-bots"] == "2.4.0"
+    # Built offline from the wheelhouse (its backend too), after the lock, without resolving its dependencies again.
+    [project_install] = [command for command in first["commands"] if command.endswith("/.build-home/project")]
+    assert "--no-deps" in project_install and "--no-index" in project_install
+    assert project_install == first["commands"][-1]
+    venv = release.releases / first["release_id"] / "venv"
+    where, ping = installed_ping(venv)
+    # Installed into the venv (not imported from app/), and the build left nothing of its own in the release.
+    assert where.startswith(str(venv / "lib")) and "site-packages" in where and ping == "20"
+    assert sorted(os.listdir(release.releases / first["release_id"] / "app")) == ["barnacles_bots", "pyproject.toml"]
+    assert not (release.releases / first["release_id"] / ".build-home").exists()
+    release(state="active", release_id=first["release_id"])
+
+    (repo / "barnacles_bots" / "__init__.py").write_text("PING = 10\n")
+    git(repo, "commit", "--quiet", "-am", "Ping every 10 s")
+    new = resolve_source({"repo": str(repo)}, cache=cache, install=True)
+    second = release(**offline_from(toy_house, pins={"toydep": "1.0"}, smoke_imports=["barnacles_bots"], source=new))
+    assert second.get("failed") is not True, second.get("msg")
+    # The code is in the venv: another commit is another venv, built, not a copy of the old one.
+    assert second["venv_id"] != first["venv_id"] and "venv_reused_from" not in second and second["installer"]
+    assert installed_ping(release.releases / second["release_id"] / "venv")[1] == "10"
+    release(state="active", release_id=second["release_id"])
+    back = release(state="rolled_back")
+    assert back["current_id"] == first["release_id"]
+    assert installed_ping(release.current / "venv")[1] == "20"
+
+
+def test_an_installed_source_without_its_build_backend_in_the_wheelhouse_builds_nothing(release, toy_house, tmp_path):
+    from ansible_collections.botfleet.deploy.plugins.plugin_utils.source import resolve_source
+
+    source = resolve_source({"repo": str(bots_project(tmp_path / "bots", 20))}, cache=str(tmp_path / "s"), install=True)
+    failed = release(**offline_from(toy_house, pins={"toydep": "1.0"}, source=source))
+    assert failed["failed"] is True
+    assert "building and installing the bot's project failed" in failed["msg"] and "toybackend" in failed["msg"]
+    assert "nothing was built and nothing was switched" in failed["msg"]
+    assert entries(release.releases) == []
+    lacking = release(**offline_from(toy_house, pins={"toydep": "1.0"}, source=dict(source, project={})))
+    assert lacking["failed"] is True and "source lacks project" in lacking["msg"]
+
+
+def test_a_prune_removes_the_hosts_and_the_controllers_source_trees_no_one_needs(
+    release, toy_house, tmp_path, monkeypatch
+):
+    from ansible_collections.botfleet.deploy.plugins.plugin_utils.source import resolve_source
+
+    cache = tmp_path / "controller-cache"
+    monkeypatch.setenv("BOTFLEET_SOURCE_CACHE", str(cache))
+    repo = bots_repository(tmp_path / "bots", "toyapp\n")
+    old = resolve_source({"repo": str(repo)}, cache=str(cache))
+    sources = tmp_path / "opt" / ".sources"
+    sources.mkdir(parents=True)
+    # The VM's copy of the tree, as roles/bot/tasks/build.yml makes it: <root>/.sources/<id>.tar.
+    shutil.copy(old["archive"], sources / Path(old["archive"]).name)
+    on_vm = dict(old, archive=str(sources / Path(old["archive"]).name))
+    built = release(**offline_from(toy_house, pins={"toydep": "1.0"}, source=on_vm))
+    assert built.get("failed") is not True, built.get("msg")
+    release(state="active", release_id=built["release_id"])
+    stale = sources / ("f" * 40 + ".tar")
+    stale.write_bytes(b"a tree no release holds")
+    long_ago = time.time() - 40 * 86400
+    for path in (stale, sources / Path(old["archive"]).name, Path(old["archive"])):
+        os.utime(path, (long_ago, long_ago))
+
+    planned = release(state="pruned", check=True)
+    assert planned["changed"] is True and planned["removed_sources"] == [stale.name]
+    assert planned["removed_source_cache"] == [f"trees/{old['commit']}.tar"]
+    assert stale.exists() and Path(old["archive"]).exists()
+
+    pruned = release(state="pruned", keep=1)
+    assert pruned["removed_sources"] == [stale.name] and not stale.exists()
+    # The running release's tree stays on the host; the controller's export, unused for 40 days, goes.
+    assert (sources / Path(old["archive"]).name).exists()
+    assert pruned["removed_source_cache"] == [f"trees/{old['commit']}.tar"] and not Path(old["archive"]).exists()
+    again = release(state="pruned", source_cache_days=0)
+    assert again["changed"] is False and again["removed_sources"] == [] and "removed_source_cache" not in again

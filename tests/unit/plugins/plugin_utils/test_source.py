@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import os
 import tarfile
 
 import pytest
 from conftest import bots_repository, git
 
 from ansible_collections.botfleet.deploy.plugins.plugin_utils.source import (
+    DAY,
     SourceError,
     commit_range,
     merge_requirements,
+    prune_source_cache,
     requirement_lines,
     resolve_source,
     tree_archive,
@@ -57,10 +60,13 @@ def test_a_ref_is_resolved_to_its_commit_and_the_commit_alone_is_exported(repo, 
 
 def test_a_second_resolution_of_the_same_commit_reuses_its_export(repo, tmp_path):
     first = resolve_source({"repo": str(repo), "version": "main"}, cache=str(tmp_path / "cache"))
-    written = (tmp_path / "cache" / "trees" / (first["commit"] + ".tar")).stat().st_mtime_ns
+    archive = tmp_path / "cache" / "trees" / (first["commit"] + ".tar")
+    os.utime(archive, (1000, 1000))
+    written = archive.stat().st_ino
     again = resolve_source({"repo": str(repo)}, cache=str(tmp_path / "cache"))
     assert again["archive"] == first["archive"] and again["sha256"] == first["sha256"]
-    assert (tmp_path / "cache" / "trees" / (first["commit"] + ".tar")).stat().st_mtime_ns == written
+    # Not exported again (the same file), but marked as used now, so the cache's prune keeps it.
+    assert archive.stat().st_ino == written and archive.stat().st_mtime > 1000
 
 
 def test_a_remote_repository_is_mirrored_in_the_cache_and_fetched_once_per_run(repo, tmp_path, monkeypatch):
@@ -166,3 +172,124 @@ def test_the_commit_range_between_two_releases_in_words():
         "range": None,
         "text": f"code no code of its own -> directory {'c' * 12}",
     }
+
+
+def test_untracked_exports_the_working_tree_as_git_would_commit_it(repo, tmp_path):
+    (repo / ".gitignore").write_text("*.log\n")
+    (repo / "debug.log").write_text("ignored\n")
+    (repo / "webex_bots" / "barnacles.py").write_text("PING = 5\n")
+    head = git(repo, "rev-parse", "HEAD")
+    worktree = resolve_source({"repo": str(repo), "untracked": True}, cache=str(tmp_path / "cache"))
+    # Tracked files as they are on disk, untracked ones not ignored; never .git, never an ignored file.
+    assert members(worktree["archive"]) == [".gitignore", "notes.txt", "requirements.txt", "webex_bots/barnacles.py"]
+    assert member_text(worktree["archive"], "webex_bots/barnacles.py") == "PING = 5\n"
+    assert worktree["kind"] == "git" and worktree["commit"] == head and worktree["short"] == head[:12]
+    assert len(worktree["id"]) == 64 and worktree["archive"].endswith(worktree["id"] + ".tar")
+    assert worktree["subject"] == "Ping every 10 s (working tree with untracked files)"
+    # Without untracked, the same repository is its commit alone.
+    committed = resolve_source({"repo": str(repo)}, cache=str(tmp_path / "cache"))
+    assert committed["id"] == head and "notes.txt" not in members(committed["archive"])
+    # Another untracked file is another tree, so another release.
+    (repo / "extra.py").write_text("X = 1\n")
+    assert resolve_source({"repo": str(repo), "untracked": True}, cache=str(tmp_path / "c"))["id"] != worktree["id"]
+    # A link to a directory is exported as the link; a tracked file deleted on disk is not there.
+    (repo / "bots").symlink_to("webex_bots")
+    (repo / "requirements.txt").unlink()
+    linked = resolve_source({"repo": str(repo), "untracked": True}, cache=str(tmp_path / "c"))
+    with tarfile.open(linked["archive"]) as tar:
+        names = {member.name: member for member in tar.getmembers()}
+    assert names["bots"].issym() and names["bots"].linkname == "webex_bots"
+    assert "requirements.txt" not in names and "webex_bots/barnacles.py" in names
+    # version must be what is checked out there: the working tree is of that commit only.
+    assert resolve_source({"repo": str(repo), "version": "main", "untracked": True}, cache=str(tmp_path / "c"))
+    with pytest.raises(SourceError, match=f"which has {head[:12]} checked out, not v1; check v1 out there"):
+        resolve_source({"repo": str(repo), "version": "v1", "untracked": True}, cache=str(tmp_path / "c"))
+
+
+def test_untracked_needs_a_working_tree_and_a_repo_source(repo, tmp_path):
+    bare = tmp_path / "bare.git"
+    git(tmp_path, "clone", "--quiet", "--bare", str(repo), str(bare))
+    with pytest.raises(SourceError, match=r"untracked needs a git working tree; .* is a bare repository"):
+        resolve_source({"repo": str(bare), "untracked": True}, cache=str(tmp_path / "c"))
+    with pytest.raises(SourceError, match="untracked needs a git working tree on the controller"):
+        resolve_source({"repo": f"file://{repo}", "untracked": True}, cache=str(tmp_path / "c"))
+    with pytest.raises(SourceError, match="untracked is for a repo source"):
+        resolve_source({"dir": str(repo), "untracked": True}, cache=str(tmp_path / "c"))
+    with pytest.raises(SourceError, match="untracked must be true or false"):
+        resolve_source({"repo": str(repo), "untracked": "yes"}, cache=str(tmp_path / "c"))
+
+
+PYPROJECT = """[build-system]
+requires = ["setuptools>=61"]
+build-backend = "setuptools.build_meta"
+
+[project]
+name = "barnacles-bots"
+version = "2.4.0"
+dependencies = ["webex_bot>=1.0.5", "requests"]
+"""
+
+
+def test_an_installed_source_is_a_python_project_whose_dependencies_join_the_requirements(repo, tmp_path):
+    (repo / "pyproject.toml").write_text(PYPROJECT)
+    git(repo, "add", "pyproject.toml")
+    git(repo, "commit", "--quiet", "-m", "A Python project")
+    source = resolve_source({"repo": str(repo)}, "requirements.txt", cache=str(tmp_path / "c"), install=True)
+    assert source["install"] is True
+    assert source["project"] == {"name": "barnacles-bots", "version": "2.4.0"}
+    # requirements.txt has both already: each requirement once.
+    assert source["requirements"] == ["webex_bot>=1.0.5", "requests"]
+    alone = resolve_source({"repo": str(repo)}, cache=str(tmp_path / "c"), install=True)
+    assert alone["requirements"] == ["webex_bot>=1.0.5", "requests"]
+    assert "install" not in resolve_source({"repo": str(repo)}, cache=str(tmp_path / "c"))
+
+
+@pytest.mark.parametrize(
+    ("pyproject", "fragment"),
+    [
+        (
+            None,
+            r"botfleet_source_install is true, but the source \(git [0-9a-f]{12}\) has no pyproject.toml at its top",
+        ),
+        ("[project\n", "is not valid TOML"),
+        ("[tool.black]\nline-length = 120\n", "has no \\[project\\] table with a name"),
+        ('[project]\nname = "b"\ndynamic = ["dependencies"]\n', "declares its dependencies dynamic"),
+        (
+            '[project]\nname = "b"\ndependencies = ["-e ."]\n',
+            r"pyproject.toml \[project\] dependencies line 1 .* option",
+        ),
+    ],
+)
+def test_an_installed_source_that_is_no_usable_project_is_a_sentence(repo, tmp_path, pyproject, fragment):
+    if pyproject is not None:
+        (repo / "pyproject.toml").write_text(pyproject)
+        git(repo, "add", "pyproject.toml")
+        git(repo, "commit", "--quiet", "-m", "pyproject")
+    with pytest.raises(SourceError, match=fragment):
+        resolve_source({"repo": str(repo)}, cache=str(tmp_path / "c"), install=True)
+
+
+def test_the_cache_prune_removes_trees_and_mirrors_no_run_used_for_its_days(repo, tmp_path, monkeypatch):
+    from ansible_collections.botfleet.deploy.plugins.plugin_utils import source as source_module
+
+    cache = tmp_path / "cache"
+    monkeypatch.setattr(source_module, "run_id", lambda: "4242:100")
+    old = resolve_source({"repo": f"file://{repo}", "version": "v1"}, cache=str(cache))
+    new = resolve_source({"repo": str(repo), "version": "main"}, cache=str(cache))
+    [mirror] = (cache / "repos").glob("*.git")
+    now = 100 * DAY
+    for path in (old["archive"], str(mirror) + ".fetched"):
+        os.utime(path, (now - 31 * DAY, now - 31 * DAY))
+    os.utime(new["archive"], (now - 29 * DAY, now - 29 * DAY))
+    planned = prune_source_cache(str(cache), 30, now=now, dry_run=True)
+    assert planned == [f"trees/{old['commit']}.tar", f"repos/{mirror.name}"]
+    assert os.path.exists(old["archive"]) and mirror.is_dir()
+    assert prune_source_cache(str(cache), 0, now=now) == []
+    assert prune_source_cache(str(cache), 30, now=now) == planned
+    assert not os.path.exists(old["archive"]) and not mirror.exists()
+    assert os.path.exists(new["archive"])
+    assert prune_source_cache(str(cache), 30, now=now) == []
+    # A pruned commit is exported (and a pruned mirror cloned) again by the next run that needs it.
+    again = resolve_source({"repo": f"file://{repo}", "version": "v1"}, cache=str(cache))
+    assert again["commit"] == old["commit"] and os.path.exists(again["archive"])
+    assert prune_source_cache(str(tmp_path / "absent"), 30) == []
