@@ -3,6 +3,7 @@
 # the Webex emulator on 127.0.0.1. Everything it starts, `lab.sh down` removes.
 #
 #   lab.sh up | down | status
+#   lab.sh ssh VM PORT           sshd of a running VM on 127.0.0.1:PORT, login deploy (molecule's canary)
 #   lab.sh emulator-start | emulator-stop
 #   lab.sh wheelhouse            build the controller-side wheelhouse the lab installs from
 #   lab.sh demo-repo             build the demo bot's own git repository (tags good, broken)
@@ -10,10 +11,12 @@ set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/.." && pwd)
-image=${BOTFLEET_LAB_IMAGE:-localhost/botfleet-lab:debian12}
+image=${BOTFLEET_LAB_IMAGE:-localhost/botfleet-lab:debian12-ssh}
 vms=${BOTFLEET_LAB_VMS:-"botfleet-lab-vm1 botfleet-lab-vm2"}
 state=${BOTFLEET_LAB_STATE:-$repo/.cache/lab}
 port=${BOTFLEET_LAB_PORT:-8790}
+# The first VM's sshd port on 127.0.0.1; the next VMs take the next ones (inventories/lab).
+ssh_port=${BOTFLEET_LAB_SSH_PORT:-2201}
 python=${PYTHON:-$repo/.venv/bin/python}
 wheelhouse=${BOTFLEET_WHEELHOUSE:-$repo/.cache/wheelhouse}
 export CONTAINERS_CONF=${CONTAINERS_CONF:-$here/containers.conf}
@@ -33,6 +36,41 @@ vm_up() {
         sleep 0.5
     done
     echo "$name: systemd did not come up (last state: ${status:-none})" >&2
+    return 1
+}
+
+# The VM's sshd on 127.0.0.1:PORT (the VMs share the host's network: port 22 is the host's),
+# a login as deploy with the lab's key, and the VM's host key in the lab's known_hosts, read
+# through podman rather than trusted on first use. Key pair and known_hosts: $state/ssh.
+vm_ssh() {
+    local name=$1 vm_port=$2 keys=$state/ssh key
+    mkdir -p "$keys" && chmod 0700 "$keys"
+    [[ -f $keys/id_ed25519 ]] || ssh-keygen -q -t ed25519 -N '' -C botfleet-lab -f "$keys/id_ed25519"
+    # One multiplexed connection per VM carries all its bots (ControlPersist): MaxSessions.
+    podman exec -i "$name" sh -euc '
+        # sudo looks its host up on every call: a miss costs half a second each time.
+        grep -q "[[:space:]]$(hostname)\$" /etc/hosts || printf "127.0.1.1\t%s\n" "$(hostname)" >>/etc/hosts
+        [ -f /etc/ssh/ssh_host_ed25519_key ] || ssh-keygen -q -t ed25519 -N "" -f /etc/ssh/ssh_host_ed25519_key
+        printf "%s\n" "ListenAddress 127.0.0.1:$1" "HostKey /etc/ssh/ssh_host_ed25519_key" \
+            "AllowUsers deploy" "PermitRootLogin no" "PasswordAuthentication no" \
+            "KbdInteractiveAuthentication no" "MaxSessions 100" "MaxStartups 100:30:200" \
+            >/etc/ssh/sshd_config.d/botfleet-lab.conf
+        install -d -m 0700 -o deploy -g deploy /home/deploy/.ssh
+        install -m 0600 -o deploy -g deploy /dev/stdin /home/deploy/.ssh/authorized_keys
+        systemctl enable --quiet ssh.service
+        systemctl restart ssh.service
+    ' sh "$vm_port" <"$keys/id_ed25519.pub"
+    key=$(podman exec "$name" cat /etc/ssh/ssh_host_ed25519_key.pub | cut -d' ' -f1,2)
+    touch "$keys/known_hosts"
+    sed -i "/^\[127.0.0.1\]:$vm_port /d" "$keys/known_hosts"
+    echo "[127.0.0.1]:$vm_port $key" >>"$keys/known_hosts"
+    for _ in $(seq 1 50); do
+        ssh -o BatchMode=yes -o UserKnownHostsFile="$keys/known_hosts" -o StrictHostKeyChecking=yes \
+            -o ControlPath=none -i "$keys/id_ed25519" -p "$vm_port" deploy@127.0.0.1 sudo -n true 2>/dev/null \
+            && { echo "$name: sshd on 127.0.0.1:$vm_port, login deploy with sudo"; return 0; }
+        sleep 0.2
+    done
+    echo "$name: no ssh login as deploy on 127.0.0.1:$vm_port" >&2
     return 1
 }
 
@@ -118,7 +156,12 @@ demo_repo() {
 case ${1:-} in
 up)
     podman image exists "$image" || "$here/image/build.sh"
-    for vm in $vms; do vm_up "$vm"; done
+    n=0
+    for vm in $vms; do
+        vm_up "$vm"
+        vm_ssh "$vm" $((ssh_port + n))
+        n=$((n + 1))
+    done
     emulator_start
     ;;
 down)
@@ -136,12 +179,13 @@ status)
         echo "webex emulator: stopped"
     fi
     ;;
+ssh) vm_ssh "${2:?usage: $0 ssh VM PORT}" "${3:?usage: $0 ssh VM PORT}" ;;
 emulator-start) emulator_start ;;
 emulator-stop) emulator_stop ;;
 wheelhouse) wheelhouse ;;
 demo-repo) demo_repo ;;
 *)
-    echo "usage: $0 up|down|status|emulator-start|emulator-stop|wheelhouse|demo-repo" >&2
+    echo "usage: $0 up|down|status|ssh VM PORT|emulator-start|emulator-stop|wheelhouse|demo-repo" >&2
     exit 2
     ;;
 esac
