@@ -2,6 +2,11 @@
 # The local lab: two systemd "VMs" (podman containers on the host network) and
 # the Webex emulator on 127.0.0.1. Everything it starts, `lab.sh down` removes.
 #
+# Its size: LAB_VMS=4 LAB_BOTS=40 (BOTFLEET_LAB_VM_COUNT, BOTFLEET_LAB_BOTS) start four VMs and
+# give the emulator forty bots, the story's five and bot06..bot40, and write their inventory,
+# $state/inventory (the lab's group_vars), with the bots in even blocks over the VMs. The
+# default, two VMs and five bots, is inventories/lab.
+#
 #   lab.sh up | down | status
 #   lab.sh ssh VM PORT           sshd of a running VM on 127.0.0.1:PORT, login deploy (molecule's canary)
 #   lab.sh emulator-start | emulator-stop
@@ -12,7 +17,9 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/.." && pwd)
 image=${BOTFLEET_LAB_IMAGE:-localhost/botfleet-lab:debian12-ssh}
-vms=${BOTFLEET_LAB_VMS:-"botfleet-lab-vm1 botfleet-lab-vm2"}
+vm_count=${BOTFLEET_LAB_VM_COUNT:-${LAB_VMS:-2}}
+bot_count=${BOTFLEET_LAB_BOTS:-${LAB_BOTS:-5}}
+vms=${BOTFLEET_LAB_VMS:-$(for n in $(seq 1 "$vm_count"); do printf 'botfleet-lab-vm%s ' "$n"; done)}
 state=${BOTFLEET_LAB_STATE:-$repo/.cache/lab}
 port=${BOTFLEET_LAB_PORT:-8790}
 # The first VM's sshd port on 127.0.0.1; the next VMs take the next ones (inventories/lab).
@@ -81,7 +88,7 @@ emulator_start() {
         return 0
     fi
     PYTHONPATH=$here setsid "$python" -m webex_emulator --host 127.0.0.1 --port "$port" \
-        --identities "$here/identities.json" --state-file "$state/emulator-state.json" \
+        --identities "$(identities)" --state-file "$state/emulator-state.json" \
         >"$state/emulator.log" 2>&1 < /dev/null &
     echo $! >"$state/emulator.pid"
     for _ in $(seq 1 50); do
@@ -91,6 +98,51 @@ emulator_start() {
     done
     cat "$state/emulator.log" >&2
     return 1
+}
+
+# The lab's identities: lab/identities.json, and bot06.. when the lab has more than five bots.
+identities() {
+    if ((bot_count <= 5)); then
+        echo "$here/identities.json"
+        return 0
+    fi
+    "$python" - "$here/identities.json" "$bot_count" "$state/identities.json" <<'EOF'
+import json, sys
+people = json.load(open(sys.argv[1]))
+extra = [
+    {"name": f"bot{n:02d}", "type": "bot", "token": f"lab-bot{n:02d}-token",
+     "email": f"bot{n:02d}@lab.botfleet.invalid", "display_name": f"Bot {n:02d}"}
+    for n in range(6, int(sys.argv[2]) + 1)
+]
+json.dump(people + extra, open(sys.argv[3], "w"), indent=1)
+EOF
+    echo "$state/identities.json"
+}
+
+# The inventory of a lab of another size than inventories/lab's: the story's five bots first.
+scaled_inventory() {
+    local dir=$state/inventory n=0 per vm_index bot
+    mkdir -p "$dir"
+    ln -sfn "$repo/inventories/lab/group_vars" "$dir/group_vars"
+    per=$(((bot_count + vm_count - 1) / vm_count))
+    {
+        printf '%s\n' "---" "# Written by lab/lab.sh up: $vm_count VMs, $bot_count bots." "all:" "  vars:" \
+            "    botfleet_lab_state_dir: $state" "  children:" \
+            "    bot_vms:" "      hosts:"
+        for vm_index in $(seq 1 "$vm_count"); do printf '        lab-vm%s:\n' "$vm_index"; done
+        printf '%s\n' "    lab_ssh:" "      vars:" "        ansible_group_priority: 10" "      children:" \
+            "        bots:" "      hosts:"
+        for vm_index in $(seq 1 "$vm_count"); do
+            printf '        lab-vm%s:\n          ansible_port: %s\n' "$vm_index" $((ssh_port + vm_index - 1))
+        done
+        printf '%s\n' "    bots:" "      hosts:"
+        for bot in barnacles toodles money_ball jarvis msoar $(seq -f 'bot%02g' 6 "$bot_count"); do
+            ((n < bot_count)) || break
+            printf '        %s:\n          botfleet_vm: lab-vm%s\n' "$bot" $((n / per + 1))
+            n=$((n + 1))
+        done
+    } >"$dir/hosts.yml"
+    echo "inventory of $vm_count VMs and $bot_count bots: $dir"
 }
 
 emulator_stop() {
@@ -105,7 +157,7 @@ wheelhouse() {
     mkdir -p "$wheelhouse"
     local stamp=$wheelhouse/.lab-stamp
     local inputs
-    inputs=$(cat "$here/demo_bot/pyproject.toml" "$here"/demo_bot/src/botfleet_demo_bot/*.py "$0" | sha256sum | cut -c1-16)
+    inputs=$({ cat "$here/demo_bot/pyproject.toml" "$here"/demo_bot/src/botfleet_demo_bot/*.py; declare -f wheelhouse; } | sha256sum | cut -c1-16)
     if [[ -f $stamp && $(cat "$stamp") == "$inputs" ]]; then
         echo "wheelhouse $wheelhouse is up to date"
         return 0
@@ -126,7 +178,7 @@ demo_repo() {
     # the same inputs give the same commits.
     local dest=${BOTFLEET_DEMO_REPO:-$repo/.cache/demo-bot-repo}
     local inputs
-    inputs=$(cat "$here"/demo_bot/src/botfleet_demo_bot/*.py "$0" | sha256sum | cut -c1-16)
+    inputs=$({ cat "$here"/demo_bot/src/botfleet_demo_bot/*.py; declare -f demo_repo; } | sha256sum | cut -c1-16)
     if [[ -f $dest.stamp && $(cat "$dest.stamp") == "$inputs" && -d $dest/.git ]]; then
         echo "demo repository $dest is up to date"
         return 0
@@ -163,10 +215,14 @@ up)
         n=$((n + 1))
     done
     emulator_start
+    if [[ $vm_count != 2 || $bot_count != 5 ]] && [[ -z ${BOTFLEET_LAB_VMS:-} ]]; then scaled_inventory; fi
     ;;
 down)
     emulator_stop
-    for vm in $vms; do podman rm -f "$vm" >/dev/null 2>&1 && echo "removed $vm" || true; done
+    # Every VM of the lab, whatever size it was started with.
+    for vm in $(podman ps -a --format '{{.Names}}' | grep -E '^botfleet-lab-vm[0-9]+$' || true) ${BOTFLEET_LAB_VMS:-}; do
+        podman rm -f "$vm" >/dev/null 2>&1 && echo "removed $vm" || true
+    done
     rm -rf "$state"
     ;;
 status)
