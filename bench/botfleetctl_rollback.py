@@ -3,7 +3,7 @@
 Each method is timed until the bot answers on the old versions (webex_bot=1.0.8), with the prober
 of rollback_vs_story.py sending it "status" every 250 ms from the controller:
 
-- botfleetctl: `botfleetctl rollback toodles --to <old id>` run on lab-vm1 (podman exec), which takes
+- botfleetctl: `botfleetctl rollback toodles --to <old id>` run on lab-vm1 (ssh, sudo), which takes
   the lease, switches the whole release, restarts and waits for the unit (its --stable 2 s go on
   while the bot connects); the forward switch between rounds is untimed;
 - rollback.yml: `rollback.yml -l toodles -e botfleet_rollback_to=<old id>` from the controller
@@ -13,7 +13,7 @@ of rollback_vs_story.py sending it "status" every 250 ms from the controller:
 - the floor: `systemctl restart` of toodles already on the old release; the prober starts once the
   restart has returned, so that only the new process can answer.
 
-botfleetctl and the floor both go through `podman exec`, which costs the same in both.
+botfleetctl and the floor both go through one persistent ssh connection with sudo (common.on_vm).
 Goals (issue 17): botfleetctl <= floor + 0.3 s and <= 1/2 of the story's method.
 Needs the lab up and provisioned (`make demo` leaves it so); it installs botfleetctl on the lab VMs
 with bot_host first. Restores toodles to the new release at the end.
@@ -27,15 +27,16 @@ import argparse
 import sys
 import time
 
-from common import REPO, median, playbook, report, run
-from rollback_vs_story import Prober, answers_after, botfleet_rounds, story_rounds, toodles_releases
+from common import REPO, median, on_vm, playbook, report
+from rollback_vs_story import Prober, answers_after, botfleet_rounds, floor, story_rounds, toodles_releases
 
 VM = "botfleet-lab-vm1"
 OLD_REPLY, NEW_REPLY = "webex_bot=1.0.8 ", "webex_bot=1.3.1 "
 
 
 def ctl(*argv):
-    return run(["podman", "exec", "--env", "SUDO_USER=bench", VM, "botfleetctl", *argv])
+    # Over ssh as deploy with sudo, as an operator runs it (sudo names the operator to the lease).
+    return on_vm(VM, "botfleetctl", *argv)
 
 
 def install_botfleetctl():
@@ -63,23 +64,13 @@ def ctl_rounds(rounds, old, new):
     return until, took, floors
 
 
-def floor():
-    """`systemctl restart` of toodles, already on the old release, until it answers.
-
-    The prober starts once the restart has returned: only the new process can answer then.
-    """
-    started = time.monotonic()
-    run(["podman", "exec", VM, "systemctl", "restart", "botfleet-toodles.service"])
-    return answers_after("toodles", OLD_REPLY, started)
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
     install_botfleetctl()
     # Both releases built, toodles on the new one (botfleet_rounds leaves it so too).
-    playbook_until, playbook_total = botfleet_rounds(args.rounds)
+    playbook_until, playbook_total, _floors, _profile = botfleet_rounds(args.rounds)
     ids, current = toodles_releases()
     old, new = ids["1.0.8"], ids["1.3.1"]
     if current != new:

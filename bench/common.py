@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shlex
 import statistics
 import subprocess
 import sys
@@ -14,6 +15,10 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 RESULTS = REPO / "bench" / "results"
+# The lab's ssh login (lab/lab.sh up): each VM's sshd on its own port of 127.0.0.1, as in
+# inventories/lab/hosts.yml.
+LAB_SSH = REPO / ".cache" / "lab" / "ssh"
+LAB_SSH_PORTS = {"botfleet-lab-vm1": 2201, "botfleet-lab-vm2": 2202}
 PROFILE_LINE = re.compile(r"^(?P<name>.+?) -+ (?P<seconds>\d+\.\d+)s$")
 
 
@@ -41,6 +46,27 @@ def run(argv, expect_ok=True, **env):
             f"{' '.join(map(str, argv))} failed ({proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-2000:]}"
         )
     return took, proc
+
+
+def on_vm(vm, *argv, expect_ok=True):
+    """Run argv as root on a lab VM the way an operator of a real fleet does: ssh as deploy, sudo.
+
+    One persistent connection per VM (ControlPersist), as Ansible keeps one, so that neither side
+    pays the ssh handshake on every command.
+    """
+    ssh = [
+        "ssh",
+        "-o", "BatchMode=yes",
+        "-o", f"UserKnownHostsFile={LAB_SSH / 'known_hosts'}",
+        "-o", "StrictHostKeyChecking=yes",
+        "-o", "ControlMaster=auto",
+        "-o", "ControlPersist=120s",
+        "-o", f"ControlPath={LAB_SSH / 'bench-%p'}",
+        "-i", str(LAB_SSH / "id_ed25519"),
+        "-p", str(LAB_SSH_PORTS[vm]),
+        "deploy@127.0.0.1",
+    ]  # fmt: skip
+    return run([*ssh, "sudo", "--", *map(shlex.quote, map(str, argv))], expect_ok=expect_ok)
 
 
 def playbook(*args, **env):

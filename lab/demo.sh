@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # `make demo`: the story on the local lab, from a clean lab to a rolled-out fleet.
 #
-#  1. lab up: two systemd VMs (podman), the Webex emulator, a wheelhouse
+#  1. lab up: two systemd VMs (podman), each with sshd on its own port of 127.0.0.1, the Webex
+#     emulator, a wheelhouse. Every playbook reaches the VMs as a real fleet's: over ssh as the
+#     unprivileged deploy user, with become (inventories/lab)
 #  2. provision five bots at webex_bot 1.0.8 + websockets 11.0.3, and show the fleet
 #  3. canary barnacles with websockets 14.2 forced under webex_bot 1.0.8 (the story's
 #     canary): its process stays up, the probe gets no reply, barnacles rolls back by itself
@@ -88,7 +90,7 @@ incident() {
 }
 webex=http://127.0.0.1:${BOTFLEET_LAB_PORT:-8790}
 
-step "1. Lab: systemd VMs, Webex emulator, wheelhouse (fresh)"
+step "1. Lab: systemd VMs reached over ssh as deploy with become, Webex emulator, wheelhouse (fresh)"
 lab/lab.sh down >/dev/null
 lab/lab.sh wheelhouse
 lab/lab.sh up

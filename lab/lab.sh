@@ -2,7 +2,13 @@
 # The local lab: two systemd "VMs" (podman containers on the host network) and
 # the Webex emulator on 127.0.0.1. Everything it starts, `lab.sh down` removes.
 #
+# Its size: LAB_VMS=4 LAB_BOTS=40 (BOTFLEET_LAB_VM_COUNT, BOTFLEET_LAB_BOTS) start four VMs and
+# give the emulator forty bots, the story's five and bot06..bot40, and write their inventory,
+# $state/inventory (the lab's group_vars), with the bots in even blocks over the VMs. The
+# default, two VMs and five bots, is inventories/lab.
+#
 #   lab.sh up | down | status
+#   lab.sh ssh VM PORT           sshd of a running VM on 127.0.0.1:PORT, login deploy (molecule's canary)
 #   lab.sh emulator-start | emulator-stop
 #   lab.sh wheelhouse            build the controller-side wheelhouse the lab installs from
 #   lab.sh demo-repo             build the demo bot's own git repository (tags good, broken)
@@ -10,10 +16,14 @@ set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/.." && pwd)
-image=${BOTFLEET_LAB_IMAGE:-localhost/botfleet-lab:debian12}
-vms=${BOTFLEET_LAB_VMS:-"botfleet-lab-vm1 botfleet-lab-vm2"}
+image=${BOTFLEET_LAB_IMAGE:-localhost/botfleet-lab:debian12-ssh}
+vm_count=${BOTFLEET_LAB_VM_COUNT:-${LAB_VMS:-2}}
+bot_count=${BOTFLEET_LAB_BOTS:-${LAB_BOTS:-5}}
+vms=${BOTFLEET_LAB_VMS:-$(for n in $(seq 1 "$vm_count"); do printf 'botfleet-lab-vm%s ' "$n"; done)}
 state=${BOTFLEET_LAB_STATE:-$repo/.cache/lab}
 port=${BOTFLEET_LAB_PORT:-8790}
+# The first VM's sshd port on 127.0.0.1; the next VMs take the next ones (inventories/lab).
+ssh_port=${BOTFLEET_LAB_SSH_PORT:-2201}
 python=${PYTHON:-$repo/.venv/bin/python}
 wheelhouse=${BOTFLEET_WHEELHOUSE:-$repo/.cache/wheelhouse}
 export CONTAINERS_CONF=${CONTAINERS_CONF:-$here/containers.conf}
@@ -36,6 +46,41 @@ vm_up() {
     return 1
 }
 
+# The VM's sshd on 127.0.0.1:PORT (the VMs share the host's network: port 22 is the host's),
+# a login as deploy with the lab's key, and the VM's host key in the lab's known_hosts, read
+# through podman rather than trusted on first use. Key pair and known_hosts: $state/ssh.
+vm_ssh() {
+    local name=$1 vm_port=$2 keys=$state/ssh key
+    mkdir -p "$keys" && chmod 0700 "$keys"
+    [[ -f $keys/id_ed25519 ]] || ssh-keygen -q -t ed25519 -N '' -C botfleet-lab -f "$keys/id_ed25519"
+    # One multiplexed connection per VM carries all its bots (ControlPersist): MaxSessions.
+    podman exec -i "$name" sh -euc '
+        # sudo looks its host up on every call: a miss costs half a second each time.
+        grep -q "[[:space:]]$(hostname)\$" /etc/hosts || printf "127.0.1.1\t%s\n" "$(hostname)" >>/etc/hosts
+        [ -f /etc/ssh/ssh_host_ed25519_key ] || ssh-keygen -q -t ed25519 -N "" -f /etc/ssh/ssh_host_ed25519_key
+        printf "%s\n" "ListenAddress 127.0.0.1:$1" "HostKey /etc/ssh/ssh_host_ed25519_key" \
+            "AllowUsers deploy" "PermitRootLogin no" "PasswordAuthentication no" \
+            "KbdInteractiveAuthentication no" "MaxSessions 100" "MaxStartups 100:30:200" \
+            >/etc/ssh/sshd_config.d/botfleet-lab.conf
+        install -d -m 0700 -o deploy -g deploy /home/deploy/.ssh
+        install -m 0600 -o deploy -g deploy /dev/stdin /home/deploy/.ssh/authorized_keys
+        systemctl enable --quiet ssh.service
+        systemctl restart ssh.service
+    ' sh "$vm_port" <"$keys/id_ed25519.pub"
+    key=$(podman exec "$name" cat /etc/ssh/ssh_host_ed25519_key.pub | cut -d' ' -f1,2)
+    touch "$keys/known_hosts"
+    sed -i "/^\[127.0.0.1\]:$vm_port /d" "$keys/known_hosts"
+    echo "[127.0.0.1]:$vm_port $key" >>"$keys/known_hosts"
+    for _ in $(seq 1 50); do
+        ssh -o BatchMode=yes -o UserKnownHostsFile="$keys/known_hosts" -o StrictHostKeyChecking=yes \
+            -o ControlPath=none -i "$keys/id_ed25519" -p "$vm_port" deploy@127.0.0.1 sudo -n true 2>/dev/null \
+            && { echo "$name: sshd on 127.0.0.1:$vm_port, login deploy with sudo"; return 0; }
+        sleep 0.2
+    done
+    echo "$name: no ssh login as deploy on 127.0.0.1:$vm_port" >&2
+    return 1
+}
+
 emulator_start() {
     mkdir -p "$state"
     if [[ -f $state/emulator.pid ]] && kill -0 "$(cat "$state/emulator.pid")" 2>/dev/null; then
@@ -43,7 +88,7 @@ emulator_start() {
         return 0
     fi
     PYTHONPATH=$here setsid "$python" -m webex_emulator --host 127.0.0.1 --port "$port" \
-        --identities "$here/identities.json" --state-file "$state/emulator-state.json" \
+        --identities "$(identities)" --state-file "$state/emulator-state.json" \
         >"$state/emulator.log" 2>&1 < /dev/null &
     echo $! >"$state/emulator.pid"
     for _ in $(seq 1 50); do
@@ -53,6 +98,51 @@ emulator_start() {
     done
     cat "$state/emulator.log" >&2
     return 1
+}
+
+# The lab's identities: lab/identities.json, and bot06.. when the lab has more than five bots.
+identities() {
+    if ((bot_count <= 5)); then
+        echo "$here/identities.json"
+        return 0
+    fi
+    "$python" - "$here/identities.json" "$bot_count" "$state/identities.json" <<'EOF'
+import json, sys
+people = json.load(open(sys.argv[1]))
+extra = [
+    {"name": f"bot{n:02d}", "type": "bot", "token": f"lab-bot{n:02d}-token",
+     "email": f"bot{n:02d}@lab.botfleet.invalid", "display_name": f"Bot {n:02d}"}
+    for n in range(6, int(sys.argv[2]) + 1)
+]
+json.dump(people + extra, open(sys.argv[3], "w"), indent=1)
+EOF
+    echo "$state/identities.json"
+}
+
+# The inventory of a lab of another size than inventories/lab's: the story's five bots first.
+scaled_inventory() {
+    local dir=$state/inventory n=0 per vm_index bot
+    mkdir -p "$dir"
+    ln -sfn "$repo/inventories/lab/group_vars" "$dir/group_vars"
+    per=$(((bot_count + vm_count - 1) / vm_count))
+    {
+        printf '%s\n' "---" "# Written by lab/lab.sh up: $vm_count VMs, $bot_count bots." "all:" "  vars:" \
+            "    botfleet_lab_state_dir: $state" "  children:" \
+            "    bot_vms:" "      hosts:"
+        for vm_index in $(seq 1 "$vm_count"); do printf '        lab-vm%s:\n' "$vm_index"; done
+        printf '%s\n' "    lab_ssh:" "      vars:" "        ansible_group_priority: 10" "      children:" \
+            "        bots:" "      hosts:"
+        for vm_index in $(seq 1 "$vm_count"); do
+            printf '        lab-vm%s:\n          ansible_port: %s\n' "$vm_index" $((ssh_port + vm_index - 1))
+        done
+        printf '%s\n' "    bots:" "      hosts:"
+        for bot in barnacles toodles money_ball jarvis msoar $(seq -f 'bot%02g' 6 "$bot_count"); do
+            ((n < bot_count)) || break
+            printf '        %s:\n          botfleet_vm: lab-vm%s\n' "$bot" $((n / per + 1))
+            n=$((n + 1))
+        done
+    } >"$dir/hosts.yml"
+    echo "inventory of $vm_count VMs and $bot_count bots: $dir"
 }
 
 emulator_stop() {
@@ -67,7 +157,7 @@ wheelhouse() {
     mkdir -p "$wheelhouse"
     local stamp=$wheelhouse/.lab-stamp
     local inputs
-    inputs=$(cat "$here/demo_bot/pyproject.toml" "$here"/demo_bot/src/botfleet_demo_bot/*.py "$0" | sha256sum | cut -c1-16)
+    inputs=$({ cat "$here/demo_bot/pyproject.toml" "$here"/demo_bot/src/botfleet_demo_bot/*.py; declare -f wheelhouse; } | sha256sum | cut -c1-16)
     if [[ -f $stamp && $(cat "$stamp") == "$inputs" ]]; then
         echo "wheelhouse $wheelhouse is up to date"
         return 0
@@ -88,7 +178,7 @@ demo_repo() {
     # the same inputs give the same commits.
     local dest=${BOTFLEET_DEMO_REPO:-$repo/.cache/demo-bot-repo}
     local inputs
-    inputs=$(cat "$here"/demo_bot/src/botfleet_demo_bot/*.py "$0" | sha256sum | cut -c1-16)
+    inputs=$({ cat "$here"/demo_bot/src/botfleet_demo_bot/*.py; declare -f demo_repo; } | sha256sum | cut -c1-16)
     if [[ -f $dest.stamp && $(cat "$dest.stamp") == "$inputs" && -d $dest/.git ]]; then
         echo "demo repository $dest is up to date"
         return 0
@@ -118,12 +208,21 @@ demo_repo() {
 case ${1:-} in
 up)
     podman image exists "$image" || "$here/image/build.sh"
-    for vm in $vms; do vm_up "$vm"; done
+    n=0
+    for vm in $vms; do
+        vm_up "$vm"
+        vm_ssh "$vm" $((ssh_port + n))
+        n=$((n + 1))
+    done
     emulator_start
+    if [[ $vm_count != 2 || $bot_count != 5 ]] && [[ -z ${BOTFLEET_LAB_VMS:-} ]]; then scaled_inventory; fi
     ;;
 down)
     emulator_stop
-    for vm in $vms; do podman rm -f "$vm" >/dev/null 2>&1 && echo "removed $vm" || true; done
+    # Every VM of the lab, whatever size it was started with.
+    for vm in $(podman ps -a --format '{{.Names}}' | grep -E '^botfleet-lab-vm[0-9]+$' || true) ${BOTFLEET_LAB_VMS:-}; do
+        podman rm -f "$vm" >/dev/null 2>&1 && echo "removed $vm" || true
+    done
     rm -rf "$state"
     ;;
 status)
@@ -136,12 +235,13 @@ status)
         echo "webex emulator: stopped"
     fi
     ;;
+ssh) vm_ssh "${2:?usage: $0 ssh VM PORT}" "${3:?usage: $0 ssh VM PORT}" ;;
 emulator-start) emulator_start ;;
 emulator-stop) emulator_stop ;;
 wheelhouse) wheelhouse ;;
 demo-repo) demo_repo ;;
 *)
-    echo "usage: $0 up|down|status|emulator-start|emulator-stop|wheelhouse|demo-repo" >&2
+    echo "usage: $0 up|down|status|ssh VM PORT|emulator-start|emulator-stop|wheelhouse|demo-repo" >&2
     exit 2
     ;;
 esac

@@ -5,6 +5,8 @@ need=()
 command -v podman >/dev/null || need+=(podman)
 command -v runc >/dev/null || need+=(runc)
 command -v debootstrap >/dev/null || need+=(debootstrap)
+# The lab is reached over ssh (lab/lab.sh ssh, inventories/lab).
+command -v ssh >/dev/null || need+=(openssh-client)
 # Tests build venvs with the system python, as the VMs do.
 /usr/bin/python3 -c 'import ensurepip' 2>/dev/null || need+=(python3-venv)
 # The status page is checked in real headless Chromium (tests/lab/test_lab_status_page.py).

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Build the lab image localhost/botfleet-lab:debian12 unless it exists.
+# Build the lab image localhost/botfleet-lab:debian12-ssh unless it exists.
 #
 #   BOTFLEET_IMAGE_METHOD=debootstrap (default; needs only a Debian mirror)
 #   BOTFLEET_IMAGE_METHOD=containerfile (needs a registry with debian:12)
@@ -7,10 +7,10 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
-image=${BOTFLEET_LAB_IMAGE:-localhost/botfleet-lab:debian12}
+image=${BOTFLEET_LAB_IMAGE:-localhost/botfleet-lab:debian12-ssh}
 method=${BOTFLEET_IMAGE_METHOD:-debootstrap}
 mirror=${BOTFLEET_DEBIAN_MIRROR:-http://deb.debian.org/debian}
-packages=systemd,systemd-sysv,dbus,python3,python3-venv,python3-apt,ca-certificates,procps,iproute2
+packages=systemd,systemd-sysv,dbus,python3,python3-venv,python3-apt,ca-certificates,procps,iproute2,openssh-server,sudo
 
 # The image is rebuilt when its recipe (this script, customize.sh, the Containerfile) changes.
 recipe=$(cat "$0" "$here/customize.sh" "$here/Containerfile" | sha256sum | cut -c1-16)

@@ -103,3 +103,11 @@ def test_barnacles_runs_the_good_commit_from_its_release_and_the_broken_one_reus
     rolled_back = [e for e in state(host, "barnacles")["history"] if e["event"] == "rolled_back"][-1]
     assert rolled_back["release"] == current["id"]
     assert rolled_back["commit"].endswith(" Demo bot answers status and echo")
+
+
+def test_the_playbooks_reached_the_vm_over_ssh_as_deploy_and_became_root_with_sudo(host):
+    sshd = host.run("journalctl --no-pager -o cat -u ssh.service").stdout
+    assert "Accepted publickey for deploy from 127.0.0.1" in sshd
+    assert "for root" not in sshd
+    sudo = host.run("journalctl --no-pager -o cat _COMM=sudo").stdout
+    assert "deploy : PWD=/home/deploy ; USER=root ; COMMAND=/bin/sh -c 'echo BECOME-SUCCESS-" in sudo
