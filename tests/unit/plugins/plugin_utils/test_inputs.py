@@ -102,6 +102,7 @@ def test_filters_are_registered():
         "systemd_env_value",
         "gate_verdict",
         "canary_check",
+        "canary_line",
         "deployment_drift",
         "duration_seconds",
         "status_report",
