@@ -23,6 +23,7 @@ import shutil
 import time
 
 from ansible_collections.botfleet.deploy.plugins.module_utils.build import BuildUser, BuildUserError, seal
+from ansible_collections.botfleet.deploy.plugins.module_utils.health import restart_unit
 from ansible_collections.botfleet.deploy.plugins.module_utils.installer import (
     Installer,
     InstallError,
@@ -478,6 +479,22 @@ class ReleaseManager:
             self.result["warnings"] = [f"{self.store.bot}: repaired: {reason}" for reason in outcome["repaired"]]
         if outcome["switched"] and self.module._diff:
             self.result["diff"] = self.switch_diff(outcome["previous"], release_id)
+        if self.params["restart"] and changed:
+            self.restart(release_id)
+
+    def restart(self, release_id):
+        """Restart the release's unit right after its switch, in the same call: a rollback's path to the
+        first answer is one task shorter. systemd reloads first, since the switch installed the unit."""
+        unit = self.store.installed_unit(release_id)[0] or f"botfleet-{self.store.bot}.service"
+        rc, _out, err = self.module.run_command(["systemctl", "daemon-reload"])
+        problem = f"systemctl daemon-reload failed: {err.strip()}" if rc != 0 else None
+        problem = problem or restart_unit(self.module.run_command, unit)
+        if problem:
+            raise ReleaseError(
+                f"{self.store.bot} was switched to {release_id}, but {unit} did not restart: {problem}; "
+                f"see journalctl -u {unit}"
+            )
+        self.result["restarted"] = unit
 
     def plan_switch(self, release_id):
         """Check mode: what a switch would do, read without the lock and without writing."""

@@ -79,6 +79,7 @@ def release_spec():
         "controller_find_links": {"type": "list", "elements": "str", "default": []},
         "build_user": {"type": "str", "default": "botfleet-build"},
         "source": {"type": "dict"},
+        "restart": {"type": "bool", "default": False},
         "source_cache_days": {"type": "int", "default": 30},
         # Hidden: the action plugin drives the build phases (see module_utils/release_manager.py).
         "_phase": {"type": "str", "choices": list(PHASES)},

@@ -216,6 +216,15 @@ options:
     type: int
     default: 30
     version_added: 0.2.0
+  restart:
+    description:
+      - With O(state=active) or O(state=rolled_back), restart the release's unit (after C(systemctl daemon-reload))
+        in the same call when the switch changed something, clearing a start limit a crash-looping release used up.
+        A rollback's path to the bot's first answer is then one task shorter.
+      - A restart that fails fails the task; the bot stays switched, and the message says where to look.
+    type: bool
+    default: false
+    version_added: 0.2.0
   lock_timeout:
     description:
       - Seconds to wait for another run holding the bot's lock.
@@ -432,6 +441,11 @@ accepted_conflicts:
   returned: with O(state=built)
   type: list
   elements: dict
+restarted:
+  description: The unit restarted after the switch, with O(restart=true).
+  returned: when O(restart=true) and the switch changed something
+  type: str
+  sample: botfleet-barnacles.service
 removed:
   description: Release ids removed by O(state=pruned).
   returned: with O(state=pruned)
