@@ -77,21 +77,24 @@ async def fault_clear(request: web.Request) -> web.Response:
     return ok({"name": target.name, "cleared": cleared.to_json() if cleared else None})
 
 
-@routes.get("/_admin/events")
-async def events(request: web.Request) -> web.Response:
-    emu = emulator(request)
+def _named(emu, request):
+    """The identity named by ``?name=`` (checked to be known), or None for all of them."""
     name = request.query.get("name")
     if name:
         _known(emu, name)
-    return ok(emu.hub.events_json(name))
+    return name
+
+
+@routes.get("/_admin/events")
+async def events(request: web.Request) -> web.Response:
+    emu = emulator(request)
+    return ok(emu.hub.events_json(_named(emu, request)))
 
 
 @routes.get("/_admin/connections")
 async def connections(request: web.Request) -> web.Response:
     emu = emulator(request)
-    name = request.query.get("name")
-    if name:
-        _known(emu, name)
+    name = _named(emu, request)
     grouped: dict[str, list[dict[str, object]]] = {n: [] for n in ([name] if name else sorted(emu.store.identities))}
     now = time.time()
     for conn in emu.hub.open_connections(name):

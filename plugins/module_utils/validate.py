@@ -61,26 +61,34 @@ def _string_problem(value, label):
     return control_problem(value, label)
 
 
+def _name_problem(value, label, pattern, complaint):
+    """A string that must match ``pattern`` all through; ``complaint`` says what it is not, and what to use."""
+    problem = _string_problem(value, label)
+    if problem is None and not pattern.fullmatch(value):
+        problem = f"{label} {shown(value)} {complaint}"
+    return problem
+
+
 def bot_name_problem(value, label="botfleet_bot"):
     """The bot's name: it is part of paths and of the unit name botfleet-<bot>.service."""
-    problem = _string_problem(value, label)
-    if problem is None and not BOT_NAME.fullmatch(value):
-        problem = (
-            f"{label} {shown(value)} is not usable in paths and unit names: use lower-case letters, digits, "
-            "'-' and '_', starting with a letter, at most 39 characters"
-        )
-    return problem
+    return _name_problem(
+        value,
+        label,
+        BOT_NAME,
+        "is not usable in paths and unit names: use lower-case letters, digits, '-' and '_', starting with a "
+        "letter, at most 39 characters",
+    )
 
 
 def account_name_problem(value, label="botfleet_user"):
     """A user or group name for User=/Group= of a unit."""
-    problem = _string_problem(value, label)
-    if problem is None and not ACCOUNT_NAME.fullmatch(value):
-        problem = (
-            f"{label} {shown(value)} is not a user or group name systemd accepts: use letters, digits, '-' and '_', "
-            "starting with a letter or '_', at most 31 characters"
-        )
-    return problem
+    return _name_problem(
+        value,
+        label,
+        ACCOUNT_NAME,
+        "is not a user or group name systemd accepts: use letters, digits, '-' and '_', starting with a letter "
+        "or '_', at most 31 characters",
+    )
 
 
 def unit_name_problem(value, label="unit"):

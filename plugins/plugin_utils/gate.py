@@ -9,6 +9,18 @@ def _skipped(result):
     return not result or result.get("skipped")
 
 
+def _did_not_pass(name, result, reasons, checks):
+    """Note a check that was skipped or failed; False when it ran and its result is to be read."""
+    if _skipped(result):
+        checks[name] = "skipped"
+    elif result.get("failed"):
+        reasons.append(f"{name}: {result.get('msg', 'failed')}")
+        checks[name] = "failed"
+    else:
+        return False
+    return True
+
+
 def gate_verdict(unit, venv, probe):
     """Combine the gate's three checks into {passed, reasons, latency, checks}.
 
@@ -17,20 +29,10 @@ def gate_verdict(unit, venv, probe):
     """
     reasons = []
     checks = {}
-    if _skipped(unit):
-        checks["unit"] = "skipped"
-    elif unit.get("failed"):
-        reasons.append(f"unit: {unit.get('msg', 'failed')}")
-        checks["unit"] = "failed"
-    else:
+    if not _did_not_pass("unit", unit, reasons, checks):
         checks["unit"] = f"passed (up {unit.get('uptime', 0):.0f}s, {unit.get('restarts', 0)} restarts)"
 
-    if _skipped(venv):
-        checks["venv"] = "skipped"
-    elif venv.get("failed"):
-        reasons.append(f"venv: {venv.get('msg', 'failed')}")
-        checks["venv"] = "failed"
-    else:
+    if not _did_not_pass("venv", venv, reasons, checks):
         problems = [
             f"{p['name']} wants {p['wanted']}, installed {p['installed'] or 'none'}"
             for p in (venv.get("pins") or {}).values()
