@@ -62,7 +62,7 @@ from ansible_collections.botfleet.deploy.plugins.module_utils.validate import ab
 from ansible_collections.botfleet.deploy.plugins.module_utils.venv import format_timestamp, gather
 
 STATES = ("built", "active", "rolled_back", "pruned", "recorded")
-RECORD_EVENTS = ("canary", "rollout", "rollback", "gate", "soak", "provision")
+RECORD_EVENTS = ("canary", "rollout", "rollback", "gate", "soak", "provision", "adopt")
 RECORD_VERDICTS = ("passed", "failed")
 VERDICT_LIMIT = 50
 PHASES = ("inspect", "stage", "commit", "discard")
@@ -527,6 +527,9 @@ class ReleaseManager:
                     # A canary that failed before its switch (a failed build) leaves the bot, and the
                     # passed mark of the release it still runs, as they were.
                     state["canary"] = entry
+            if event == "adopt" and verdict == "passed":
+                # Where the bot logged while it ran by hand: its old log file stays there (status.yml says so).
+                state["adopted_from"] = {"at": entry["at"], "release": release_id, "log": str(record.get("log") or "")}
             if "latency" in entry or (event == "gate" and record.get("probed") is not False):
                 state["last_probe"] = {
                     "at": entry["at"],
