@@ -152,7 +152,7 @@ def _private_files(base, uid, gid):
     except PermissionError:
         if uid == os.getuid():
             raise
-    child = subprocess.run(  # noqa: S603 - our own interpreter and script
+    child = subprocess.run(
         [sys.executable, "-I", "-c", PRIVATE_READER, base],
         capture_output=True,
         user=uid,
@@ -515,10 +515,10 @@ class Handover:
         log = record.get("log")
         if not log or not log.startswith("/"):
             raise AdoptError(f"the recorded output of {self.bot} is {log!r}, not a file to append to")
-        stdout = open(log, "ab")  # noqa: SIM115 - handed to the child, closed below
+        stdout = open(log, "ab")
         try:
             stderr = subprocess.STDOUT if record.get("stderr") == log else stdout
-            child = subprocess.Popen(  # noqa: S603 - the recorded argv, exactly as the team started it
+            child = subprocess.Popen(
                 record["argv"],
                 cwd=record["cwd"],
                 env=record["environ"],

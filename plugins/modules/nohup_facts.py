@@ -144,8 +144,9 @@ def main():
         found = inspect(pid, plain_keys=params["environment"], secret_keys=params["secrets"])
     except AdoptError as exc:
         module.fail_json(msg=str(exc))
-    warnings = found.pop("warnings")
-    module.exit_json(changed=False, warnings=warnings, **found)
+    for warning in found.pop("warnings"):
+        module.warn(warning)
+    module.exit_json(changed=False, **found)
 
 
 if __name__ == "__main__":

@@ -173,15 +173,15 @@ def adopt(module, handover):
 def restore(module, handover):
     params = module.params
     record = handover.read_record()
-    found = matching(command_lines(exclude=own_lineage()), params["match"])
-    running = found[0][0] if found else None
     if module.check_mode:
-        return {"changed": running is None, "restarted": running is None, "log": record.get("log")}
+        return {"changed": True, "restarted": True, "log": record.get("log")}
     store = ReleaseStore(params["root"], params["state_dir"], params["bot"])
     unit = os.path.join(params["unit_dir"], handover.unit)
+    # The unit's own process runs the same script: it is stopped before looking for the bot's.
     handover.run_command(["systemctl", "disable", "--now", "--", handover.unit])
     take_back_switch(store, unit, params["reason"] or "adoption failed", handover.run_command)
-    result = handover.give_back(record, running)
+    found = matching(command_lines(exclude=own_lineage()), params["match"])
+    result = handover.give_back(record, found[0][0] if found else None)
     return dict(result, changed=True, log=record.get("log"))
 
 

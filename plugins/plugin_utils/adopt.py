@@ -44,7 +44,9 @@ def adoption_plan(found, repo, inventory=None):
         elif key not in inventory_env:
             differences.append(f"environment {key}: in the process's environment, not in inventory")
         elif str(inventory_env[key]) != environment[key]:
-            differences.append(f"environment {key}: {environment[key]!r} in the process, {inventory_env[key]!r} in inventory")
+            differences.append(
+                f"environment {key}: {environment[key]!r} in the process, {inventory_env[key]!r} in inventory"
+            )
     if not pythonpath:
         differences.append("the process runs without PYTHONPATH; the unit sets PYTHONPATH=. as botfleet does")
     return {

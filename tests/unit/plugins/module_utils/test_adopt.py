@@ -62,8 +62,11 @@ def start_bot(checkout):
         log = checkout / "logs" / (os.path.basename(script) + ".log")
         environ = {"PATH": os.environ["PATH"], "PYTHONPATH": ".", **env}
         shell = f"nohup .venv/bin/python {script} > {log} 2>&1 & echo $!"
-        pid = int(subprocess.run(["sh", "-c", shell], cwd=checkout, env=environ, capture_output=True, text=True,
-                                 check=True).stdout)
+        pid = int(
+            subprocess.run(
+                ["sh", "-c", shell], cwd=checkout, env=environ, capture_output=True, text=True, check=True
+            ).stdout
+        )
         started.append(pid)
         for _attempt in range(200):
             if log.exists() and "bot up" in log.read_text():
@@ -80,8 +83,11 @@ def start_bot(checkout):
 
 
 def test_the_one_refuses_none_and_several_and_lists_what_it_saw():
-    processes = {10: ["python", "webex_bots/barnacles.py"], 11: ["python", "webex_bots/barnacles.py"],
-                 12: ["python", "webex_bots/toodles.py"]}
+    processes = {
+        10: ["python", "webex_bots/barnacles.py"],
+        11: ["python", "webex_bots/barnacles.py"],
+        12: ["python", "webex_bots/toodles.py"],
+    }
     assert the_one(processes, "toodles.py") == (12, ["python", "webex_bots/toodles.py"])
     with pytest.raises(AdoptError, match=r"no running process matches 'jarvis.py'.*botfleet_adopt_match"):
         the_one(processes, "jarvis.py")
@@ -140,7 +146,8 @@ def test_inspect_refuses_a_script_not_in_the_commit_and_a_missing_secret(checkou
     found = inspect(pid, secret_keys=["WEBEX_BOT_TOKEN"])
     commit = git(checkout, "rev-parse", "HEAD")[:12]
     assert found["problems"] == [
-        f"its script webex_bots/jarvis.py cannot be found in the checkout's commit {commit} (exists but is not committed)",
+        f"its script webex_bots/jarvis.py cannot be found in the checkout's commit {commit}"
+        " (exists but is not committed)",
         "its environment has no WEBEX_BOT_TOKEN (botfleet_adopt_secrets)",
     ]
 
