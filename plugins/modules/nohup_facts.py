@@ -43,8 +43,10 @@ options:
     version_added: 0.3.0
 attributes:
   check_mode:
+    description: The module only reads; in check mode it reads as usual.
     support: full
   diff_mode:
+    description: Nothing changes, so there is nothing to show.
     support: none
 """
 

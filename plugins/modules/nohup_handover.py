@@ -86,8 +86,10 @@ options:
     version_added: 0.3.0
 attributes:
   check_mode:
+    description: In check mode the process is found and nothing is stopped, written or started.
     support: full
   diff_mode:
+    description: The handover is a stop and a start, which the returned pid and gap describe.
     support: none
 """
 

@@ -9,11 +9,12 @@ script, PYTHONPATH and the plain environment), and in words what differs from th
 
 from __future__ import annotations
 
-from packaging.utils import canonicalize_name
+import re
 
 
 def _canonical(pins):
-    return {canonicalize_name(name): (name, str(version)) for name, version in (pins or {}).items()}
+    # PEP 503 names: Webex-Bot, webex_bot and webex.bot are one distribution.
+    return {re.sub(r"[-_.]+", "-", str(name)).lower(): (name, str(version)) for name, version in (pins or {}).items()}
 
 
 def adoption_plan(found, repo, inventory=None):
@@ -25,7 +26,7 @@ def adoption_plan(found, repo, inventory=None):
     inventory = inventory or {}
     environment = dict(found.get("environment") or {})
     pythonpath = environment.pop("PYTHONPATH", "")
-    pins = {name: version for name, version in sorted((found.get("distributions") or {}).items())}
+    pins = dict(sorted((found.get("distributions") or {}).items()))
     differences = []
     have = _canonical(pins)
     for key, (name, version) in sorted(_canonical(inventory.get("pins")).items()):
