@@ -174,16 +174,19 @@ def adopt(module, handover):
 
 def restore(module, handover):
     params = module.params
-    record = handover.read_record()
     if module.check_mode:
-        return {"changed": True, "restarted": True, "log": record.get("log")}
+        return {"changed": True}
     store = ReleaseStore(params["root"], params["state_dir"], params["bot"])
     unit = os.path.join(params["unit_dir"], handover.unit)
     # The unit's own process runs the same script: it is stopped before looking for the bot's.
     handover.run_command(["systemctl", "disable", "--now", "--", handover.unit])
     take_back_switch(store, unit, params["reason"] or "adoption failed", handover.run_command)
     found = matching(command_lines(exclude=own_lineage()), params["match"])
-    result = handover.give_back(record, found[0][0] if found else None)
+    if found:
+        # Never stopped (the adoption failed before its handover): it runs as it was.
+        return {"changed": True, "pid": found[0][0], "restarted": False}
+    record = handover.read_record()
+    result = handover.give_back(record, None)
     return dict(result, changed=True, log=record.get("log"))
 
 
