@@ -28,7 +28,7 @@ import time
 from common import REPO, median, playbook, report, run
 
 sys.path.insert(0, str(REPO / ".collections"))
-from ansible_collections.botfleet.deploy.plugins.module_utils.webex import WebexClient
+from ansible_collections.botfleet.deploy.plugins.module_utils.webex_client import WebexClient
 
 BASE = "http://127.0.0.1:8790/v1/"
 WHEELHOUSE = "/var/cache/botfleet/wheelhouse"

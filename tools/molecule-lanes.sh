@@ -44,14 +44,22 @@ for pid in "${pids[@]}"; do
     wait "$pid" || failed=1
 done
 
+# Molecule looks for a scenario named `default` to share its instances and, finding none, logs
+# "CRITICAL 'molecule/default/molecule.yml' glob failed" before it goes on without shared state
+# (molecule/command/base.py). It is no error here (there is no default scenario on purpose), so
+# that one line is left out of what is shown; the log files keep it.
+shown() {
+    grep -v "molecule/default/molecule.yml' glob failed" "$1" || true
+}
+
 while read -r scenario rc seconds; do
     log=$logs/$scenario.log
     if [[ $rc == rc=0 ]]; then
         printf '\n===== %s passed (%s), last lines of %s =====\n' "$scenario" "$seconds" "$log"
-        tail -n 25 "$log"
+        shown "$log" | tail -n 25
     else
         printf '\n===== %s FAILED (%s), whole log %s =====\n' "$scenario" "$seconds" "$log"
-        cat "$log"
+        shown "$log"
     fi
 done <"$logs/lanes.txt"
 exit "$failed"

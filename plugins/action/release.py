@@ -4,8 +4,6 @@
 
 from __future__ import annotations
 
-from ansible.errors import AnsibleError
-
 from ansible_collections.botfleet.deploy.plugins.module_utils.lock import (
     format_lock,
     lock_changes,
@@ -29,7 +27,6 @@ from ansible_collections.botfleet.deploy.plugins.plugin_utils.pins import (
     refusal_message,
     split_conflicts,
 )
-from ansible_collections.botfleet.deploy.plugins.plugin_utils.secrets import SECRET_VARIABLES, host_secrets
 from ansible_collections.botfleet.deploy.plugins.plugin_utils.source import (
     SourceError,
     code_text,
@@ -69,7 +66,7 @@ class ActionModule(BotfleetAction):
             return dict(result, failed=True, msg="state=built needs pins")
         if args["keep"] < 1:
             return dict(result, failed=True, msg=f"keep={args['keep']}: keep at least 1 release")
-        redact = [*args["redact"], *self._host_secrets(task_vars)]
+        redact = [*args["redact"], *self.host_redact(task_vars)]
         module_args = dict(
             {key: value for key, value in args.items() if value is not None},
             pins={name: str(pin.specifier) for name, pin in pins.items()},
@@ -98,19 +95,6 @@ class ActionModule(BotfleetAction):
         except ModuleFailed as exc:
             result.update(exc.result)
         return Scrubber(record_secrets(redact))(result)
-
-    def _host_secrets(self, task_vars):
-        """The host's secrets (plugin_utils/secrets.py), templated, so that a verdict recorded without redact
-        is scrubbed too."""
-        variables = {}
-        for name in SECRET_VARIABLES:
-            if name in (task_vars or {}):
-                try:
-                    variables[name] = self._templar.template(task_vars[name])
-                except AnsibleError:
-                    # Undefined parts fail the tasks that use them; bookkeeping must not fail on them.
-                    continue
-        return host_secrets(variables)
 
     def _lock(self, module_args, pins, requirements, allowed, hashes, task_vars):
         """Resolve the release's lock on the controller, for the target interpreter's version and platform."""

@@ -9,13 +9,9 @@ from ansible.errors import AnsibleFilterError
 from ansible_collections.botfleet.deploy.plugins.module_utils.scrub import BEARER, Scrubber, record_secrets
 from ansible_collections.botfleet.deploy.plugins.module_utils.validate import role_value_problems
 from ansible_collections.botfleet.deploy.plugins.plugin_utils.adopt import adoption_line, adoption_plan
-from ansible_collections.botfleet.deploy.plugins.plugin_utils.gate import (
-    GateError,
-    canary_check,
-    deployment_drift,
-    duration_seconds,
-    gate_verdict,
-)
+from ansible_collections.botfleet.deploy.plugins.plugin_utils.canary import canary_check, canary_line
+from ansible_collections.botfleet.deploy.plugins.plugin_utils.drift import deployment_drift
+from ansible_collections.botfleet.deploy.plugins.plugin_utils.gate import gate_verdict
 from ansible_collections.botfleet.deploy.plugins.plugin_utils.inputs import (
     env_problems,
     pin_problems,
@@ -26,21 +22,29 @@ from ansible_collections.botfleet.deploy.plugins.plugin_utils.rollback import fa
 from ansible_collections.botfleet.deploy.plugins.plugin_utils.rollout import rollout_line, rollout_stop_reason
 from ansible_collections.botfleet.deploy.plugins.plugin_utils.soak import SoakRuleError, soak_verdict
 from ansible_collections.botfleet.deploy.plugins.plugin_utils.status_page import status_html
+from ansible_collections.botfleet.deploy.plugins.plugin_utils.times import DurationError, duration_seconds
 from ansible_collections.botfleet.deploy.plugins.plugin_utils.watchdog import watchdog_config
 
 
 def _duration_seconds(value):
     try:
         return duration_seconds(value)
-    except GateError as exc:
+    except DurationError as exc:
         raise AnsibleFilterError(str(exc)) from exc
 
 
 def _canary_check(bots, soak):
     try:
         return canary_check(bots, soak)
-    except GateError as exc:
+    except DurationError as exc:
         raise AnsibleFilterError(f"botfleet_canary_soak: {exc}") from exc
+
+
+def _canary_line(info):
+    try:
+        return canary_line(info)
+    except ValueError as exc:
+        raise AnsibleFilterError(str(exc)) from exc
 
 
 def _soak_verdict(soak, canary, baseline=(), rules=None, idle=0, probe=None):
@@ -82,6 +86,7 @@ class FilterModule:
             "systemd_env_value": systemd_env_value,
             "gate_verdict": gate_verdict,
             "canary_check": _canary_check,
+            "canary_line": _canary_line,
             "deployment_drift": deployment_drift,
             "duration_seconds": _duration_seconds,
             "status_report": status_report,

@@ -23,6 +23,7 @@ import sys
 import time
 
 from ansible_collections.botfleet.deploy.plugins.module_utils.health import HealthError, restart_unit, watch_unit
+from ansible_collections.botfleet.deploy.plugins.module_utils.journal import apply_verdict
 from ansible_collections.botfleet.deploy.plugins.module_utils.lease import (
     LeaseError,
     RunLease,
@@ -38,7 +39,6 @@ from ansible_collections.botfleet.deploy.plugins.module_utils.release import (
     check_bot_name,
     check_release_id,
 )
-from ansible_collections.botfleet.deploy.plugins.module_utils.release_manager import VERDICT_LIMIT
 from ansible_collections.botfleet.deploy.plugins.module_utils.venv import (
     VenvError,
     format_timestamp,
@@ -470,7 +470,7 @@ class Host:
         try:
             with store.lock():
                 state = store.read_state()
-                state["verdicts"] = [*(state.get("verdicts") or [])[-(VERDICT_LIMIT - 1) :], entry]
+                apply_verdict(state, entry, {}, store.current())
                 store.write_state(state)
         except (OSError, ReleaseError) as exc:
             self.warnings.append(f"the verdict was not recorded in {store.state_file}: {exc}")

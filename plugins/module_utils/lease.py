@@ -17,7 +17,6 @@ Standard library only.
 
 from __future__ import annotations
 
-import calendar
 import contextlib
 import json
 import os
@@ -31,11 +30,10 @@ from ansible_collections.botfleet.deploy.plugins.module_utils.release import (
     write_json_atomic,
 )
 from ansible_collections.botfleet.deploy.plugins.module_utils.validate import absolute_path_problem, control_problem
-from ansible_collections.botfleet.deploy.plugins.module_utils.venv import format_timestamp
+from ansible_collections.botfleet.deploy.plugins.module_utils.venv import format_timestamp, parse_timestamp
 
 LEASE_STATES = ("held", "released")
 LEASE_FILE = "lease.json"
-TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 BREAK_OPTION = "-e botfleet_break_lease=true"
 # Other holders of the bot's flock keep it for one short store operation (a commit, a switch, a prune).
 LOCK_TIMEOUT = 300
@@ -54,11 +52,6 @@ class LeaseError(Exception):
 
 def lease_path(state_dir, bot):
     return os.path.join(state_dir, bot, LEASE_FILE)
-
-
-def parse_timestamp(text):
-    """Seconds since the epoch of a format_timestamp() text (UTC, whole seconds)."""
-    return calendar.timegm(time.strptime(text, TIMESTAMP_FORMAT))
 
 
 def holder_problem(holder):

@@ -2,7 +2,7 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Target-side release store of one bot: build aside, commit, switch, roll back, prune.
 
-Layout (docs/operations.md, "Host layout"):
+Layout (docs/architecture.md, "On a VM"):
 
     <root>/<bot>/releases/<id>/venv/          immutable virtualenv
     <root>/<bot>/releases/<id>/<config file>  the bot's unit and non-secret environment

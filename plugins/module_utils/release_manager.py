@@ -28,6 +28,7 @@ from ansible_collections.botfleet.deploy.plugins.module_utils.installer import (
     InstallError,
     summarize,
 )
+from ansible_collections.botfleet.deploy.plugins.module_utils.journal import record_verdict
 from ansible_collections.botfleet.deploy.plugins.module_utils.lock import (
     LOCK_FILE,
     LockError,
@@ -62,9 +63,6 @@ from ansible_collections.botfleet.deploy.plugins.module_utils.validate import ab
 from ansible_collections.botfleet.deploy.plugins.module_utils.venv import format_timestamp, gather
 
 STATES = ("built", "active", "rolled_back", "pruned", "recorded")
-RECORD_EVENTS = ("canary", "rollout", "rollback", "gate", "soak", "provision", "adopt")
-RECORD_VERDICTS = ("passed", "failed")
-VERDICT_LIMIT = 50
 PHASES = ("inspect", "stage", "commit", "discard")
 # Left in the staging directory by the stage phase for the commit phase.
 BUILD_NOTE = ".build.json"
@@ -485,56 +483,11 @@ class ReleaseManager:
                 self.store.write_state(state, {"event": "pruned", "releases": remove})
 
     def record(self):
-        """Append a verdict to state.json; a canary verdict also becomes the bot's canary mark."""
-        record = self.params["record"] or {}
-        event, verdict = record.get("event"), record.get("verdict")
-        if event not in RECORD_EVENTS or verdict not in RECORD_VERDICTS:
-            raise ReleaseError(
-                f"record needs event ({', '.join(RECORD_EVENTS)}) and verdict ({', '.join(RECORD_VERDICTS)}); "
-                f"got event={event!r} verdict={verdict!r}"
-            )
-        release_id = record.get("release_id") or self.store.current()
-        entry = {
-            "event": event,
-            "verdict": verdict,
-            "release": release_id,
-            "at": format_timestamp(time.time()),
-            "reason": str(record.get("reason") or ""),
-        }
-        if event == "soak" and isinstance(record.get("rows"), list):
-            entry["rows"] = record["rows"]
-        if record.get("venv_id"):
-            check_release_id(record["venv_id"])
-            entry["venv"] = record["venv_id"]
-        if record.get("latency") not in (None, ""):
-            try:
-                entry["latency"] = round(float(record["latency"]), 3)
-            except (TypeError, ValueError) as exc:
-                raise ReleaseError(f"record latency {record['latency']!r} is not a number of seconds") from exc
+        """Append a verdict to state.json (deprecated here: the journal module does it)."""
+        self.module.deprecate(
+            "release state=recorded is deprecated; record verdicts with botfleet.deploy.journal (same record option)",
+            version="0.3.0",
+            collection_name="botfleet.deploy",
+        )
+        entry = record_verdict(self.store, self.params["record"], self.module.check_mode)
         self.result.update(changed=True, recorded=entry)
-        if self.module.check_mode:
-            return
-        with self.store.lock():
-            state = self.store.read_state()
-            state["verdicts"] = [*(state.get("verdicts") or [])[-(VERDICT_LIMIT - 1) :], entry]
-            if event == "canary":
-                mark = state.get("canary") or {}
-                kept = mark.get("verdict") == "passed" and mark.get("release") == self.store.current()
-                if verdict == "passed" and kept and mark.get("release") == release_id:
-                    # A canary run again on its release keeps soaking since it first passed.
-                    entry = dict(entry, at=mark["at"], confirmed_at=entry["at"])
-                if verdict == "passed" or not kept or record.get("switched") is not False:
-                    # A canary that failed before its switch (a failed build) leaves the bot, and the
-                    # passed mark of the release it still runs, as they were.
-                    state["canary"] = entry
-            if event == "adopt" and verdict == "passed":
-                # Where the bot logged while it ran by hand: its old log file stays there (status.yml says so).
-                state["adopted_from"] = {"at": entry["at"], "release": release_id, "log": str(record.get("log") or "")}
-            if "latency" in entry or (event == "gate" and record.get("probed") is not False):
-                state["last_probe"] = {
-                    "at": entry["at"],
-                    "release": release_id,
-                    "verdict": verdict,
-                    "latency": entry.get("latency"),
-                }
-            self.store.write_state(state)

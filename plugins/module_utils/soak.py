@@ -13,7 +13,6 @@ the verdict is the controller's (plugin_utils/soak.py).
 
 from __future__ import annotations
 
-import calendar
 import re
 import time
 
@@ -21,7 +20,7 @@ from ansible_collections.botfleet.deploy.plugins.module_utils.health import mess
 from ansible_collections.botfleet.deploy.plugins.module_utils.release import ReleaseStore
 from ansible_collections.botfleet.deploy.plugins.module_utils.scrub import Scrubber
 from ansible_collections.botfleet.deploy.plugins.module_utils.validate import unit_name_problem
-from ansible_collections.botfleet.deploy.plugins.module_utils.venv import format_timestamp
+from ansible_collections.botfleet.deploy.plugins.module_utils.venv import format_timestamp, parse_timestamp
 
 # systemd's catalog ids (systemd/sd-messages.h): stable across versions.
 UNIT_STARTED = "39f53479d3a045ac8e11786248231fbf"
@@ -250,7 +249,7 @@ def parse_since(value):
     except ValueError:
         pass
     try:
-        return float(calendar.timegm(time.strptime(text, "%Y-%m-%dT%H:%M:%SZ")))
+        return float(parse_timestamp(text))
     except ValueError as exc:
         raise SoakError(f"since: {text!r} is neither seconds since the epoch nor YYYY-MM-DDTHH:MM:SSZ") from exc
 

@@ -147,14 +147,33 @@ def webex_notify_spec():
 
 def run_lease_spec():
     return {
-        "bot": {"type": "str", "required": True},
+        **bot_state_spec(),
         "state": {"type": "str", "default": "held", "choices": list(LEASE_STATES)},
-        "state_dir": {"type": "path", "default": "/var/lib/botfleet"},
         "playbook": {"type": "str"},
         "ttl": {"type": "int", "default": 3600},
         "break_lease": {"type": "bool", "default": False},
         # Hidden: the run's identity and the holders its controller found gone, set by the action plugin.
         "_holder": {"type": "dict"},
+    }
+
+
+def bot_state_spec():
+    """The options of doc fragment botfleet.deploy.bot_state."""
+    return {
+        "bot": {"type": "str", "required": True},
+        "state_dir": {"type": "path", "default": "/var/lib/botfleet"},
+    }
+
+
+def journal_spec():
+    return {
+        **bot_state_spec(),
+        "root": {"type": "path", "default": "/opt/botfleet"},
+        "record": {"type": "dict"},
+        "history": {"type": "int", "default": 0},
+        "state_group": {"type": "str", "default": "botfleet"},
+        "redact": {"type": "list", "elements": "str", "default": [], "no_log": True},
+        "lock_timeout": {"type": "int", "default": 300},
     }
 
 

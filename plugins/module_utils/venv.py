@@ -9,6 +9,7 @@ controller, where the real ``packaging`` library evaluates them.
 
 from __future__ import annotations
 
+import calendar
 import grp
 import hashlib
 import json
@@ -291,10 +292,19 @@ def unit_process(run_command, unit, distributions, switches, proc="/proc", files
     return result
 
 
+TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+
+
 def format_timestamp(epoch):
+    """The UTC timestamp of state.json, leases and reports (whole seconds) of seconds since the epoch."""
     if epoch is None:
         return None
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch))
+    return time.strftime(TIMESTAMP_FORMAT, time.gmtime(epoch))
+
+
+def parse_timestamp(text):
+    """Seconds since the epoch of a format_timestamp() text; ValueError when it is not one."""
+    return calendar.timegm(time.strptime(text, TIMESTAMP_FORMAT))
 
 
 def gather(run_command, path, units=(), proc="/proc", files=()):

@@ -4,9 +4,9 @@
 
 It runs on a VM (roles/watchdog, a systemd timer), as the program botfleet-watchdog, which imports
 this file from the collection's module_utils installed by bot_host (tasks/host_lib.yml): the probe
-and the notification are webex_probe's and webex_notify's (module_utils/webex.py), the lease is
-the run_lease module's (module_utils/lease.py) and state.json is the release store's
-(module_utils/release.py). One implementation, not a copy.
+and the notification are webex_probe's and webex_notify's (module_utils/probe.py and notify.py
+over webex_client.py), the lease is the run_lease module's (module_utils/lease.py) and state.json
+is the release store's (module_utils/release.py). One implementation, not a copy.
 
 Per bot and run:
 
@@ -37,8 +37,10 @@ import sys
 import time
 
 from ansible_collections.botfleet.deploy.plugins.module_utils.health import restart_unit
-from ansible_collections.botfleet.deploy.plugins.module_utils.lease import LeaseError, parse_timestamp, read_lease
+from ansible_collections.botfleet.deploy.plugins.module_utils.lease import LeaseError, read_lease
 from ansible_collections.botfleet.deploy.plugins.module_utils.lease import describe as describe_lease
+from ansible_collections.botfleet.deploy.plugins.module_utils.notify import post_notification
+from ansible_collections.botfleet.deploy.plugins.module_utils.probe import Probe
 from ansible_collections.botfleet.deploy.plugins.module_utils.release import (
     ReleaseError,
     ReleaseStore,
@@ -48,13 +50,8 @@ from ansible_collections.botfleet.deploy.plugins.module_utils.release import (
 from ansible_collections.botfleet.deploy.plugins.module_utils.scrub import BEARER, Scrubber
 from ansible_collections.botfleet.deploy.plugins.module_utils.specs import webex_notify_spec, webex_probe_spec
 from ansible_collections.botfleet.deploy.plugins.module_utils.validate import bot_name_problem
-from ansible_collections.botfleet.deploy.plugins.module_utils.venv import format_timestamp
-from ansible_collections.botfleet.deploy.plugins.module_utils.webex import (
-    Probe,
-    WebexError,
-    client_from_params,
-    post_notification,
-)
+from ansible_collections.botfleet.deploy.plugins.module_utils.venv import format_timestamp, parse_timestamp
+from ansible_collections.botfleet.deploy.plugins.module_utils.webex_client import WebexError, client_from_params
 
 WATCHDOG_FILE = "watchdog.json"
 METRICS_FILE = "botfleet_watchdog.prom"

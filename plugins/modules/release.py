@@ -43,8 +43,8 @@ description:
     A bot already rolled back is left alone unless O(release_id) names where to go, since its previous release is
     the one it was rolled back from.
   - O(state=pruned) keeps the O(keep) newest releases, and always the current and the previous one.
-  - O(state=recorded) appends O(record) (a canary, rollout, rollback, gate, soak or provision verdict) to the
-    state file; a canary verdict becomes the bot's canary mark, which rollouts check.
+  - O(state=recorded) is deprecated and will be removed in 0.3.0; record verdicts with M(botfleet.deploy.journal),
+    which takes the same O(record). It still appends O(record) to the state file, and warns.
   - Operations on one bot are serialized by a lock file in its state directory.
 author: botfleet maintainers (@botfleet)
 extends_documentation_fragment:
@@ -112,14 +112,14 @@ options:
     version_added: 0.1.0
   record:
     description:
-      - With O(state=recorded), the verdict to record.
-      - C(event) is one of C(canary), C(rollout), C(rollback), C(gate), C(soak), C(provision), C(adopt); C(verdict) is
+      - With O(state=recorded) (deprecated), the verdict to record; see M(botfleet.deploy.journal).
+      - C(event) is one of C(canary), C(rollout), C(rollback), C(gate), C(soak), C(provision); C(verdict) is
         C(passed) or C(failed); C(release_id) defaults to the current release; C(venv_id) is that release's venv id
         (a canary mark with it covers every bot whose release has the same venv); C(reason) says what failed;
         C(latency) is the probe's.
       - C(probed) (gate) says whether a message was sent; a gate without one leaves the bot's last probe as it was.
         C(switched) (canary) false keeps the passed mark of the release the bot still runs. C(rows) (soak) is the
-        comparison table of the canary and its baseline. C(log) (adopt) is where the bot logged before its adoption.
+        comparison table of the canary and its baseline.
     type: dict
     version_added: 0.1.0
   config:
@@ -256,6 +256,7 @@ notes:
     C(pyvenv.cfg) are rewritten to the final path before the move.
 seealso:
   - module: botfleet.deploy.venv_pins
+  - module: botfleet.deploy.journal
   - module: botfleet.deploy.venv_facts
 """
 
@@ -272,28 +273,18 @@ EXAMPLES = r"""
     find_links: [/var/cache/botfleet/wheelhouse]
     controller_find_links: ["{{ playbook_dir }}/../.cache/wheelhouse"]
     offline: true
-  register: __botfleet_release
+  register: built
 
 - name: Switch barnacles to it
   botfleet.deploy.release:
     bot: barnacles
     state: active
-    release_id: "{{ __botfleet_release.release_id }}"
+    release_id: "{{ built.release_id }}"
 
 - name: Roll barnacles back to the release it ran before
   botfleet.deploy.release:
     bot: barnacles
     state: rolled_back
-
-- name: Mark barnacles as a canary that passed
-  botfleet.deploy.release:
-    bot: barnacles
-    state: recorded
-    record:
-      event: canary
-      verdict: passed
-      release_id: "{{ __botfleet_release.release_id }}"
-      latency: 0.84
 
 - name: Keep the three newest releases
   botfleet.deploy.release:

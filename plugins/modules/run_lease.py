@@ -27,25 +27,15 @@ description:
   - O(state=released) removes the lease when this run holds it. The lease of another run is never removed; the task
     then reports no change and warns, naming the holder.
 author: botfleet maintainers (@botfleet)
+extends_documentation_fragment:
+  - botfleet.deploy.bot_state
 options:
-  bot:
-    description:
-      - Name of the bot; lower-case letters, digits, C(-) and C(_), starting with a letter.
-    type: str
-    required: true
-    version_added: 0.2.0
   state:
     description:
       - V(held) takes or renews the lease, V(released) gives it back; see the description.
     type: str
     default: held
     choices: [held, released]
-    version_added: 0.2.0
-  state_dir:
-    description:
-      - Directory holding one state directory per bot.
-    type: path
-    default: /var/lib/botfleet
     version_added: 0.2.0
   playbook:
     description:

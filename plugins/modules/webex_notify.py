@@ -75,13 +75,12 @@ room_id:
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.botfleet.deploy.plugins.module_utils.notify import describe_target, post_notification
 from ansible_collections.botfleet.deploy.plugins.module_utils.specs import webex_notify_spec
-from ansible_collections.botfleet.deploy.plugins.module_utils.webex import (
+from ansible_collections.botfleet.deploy.plugins.module_utils.webex_client import (
     TARGETS,
     WebexError,
     client_from_params,
-    describe_target,
-    post_notification,
     token_scrubber,
 )
 

@@ -177,8 +177,9 @@ attempts:
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.botfleet.deploy.plugins.module_utils.probe import Probe
 from ansible_collections.botfleet.deploy.plugins.module_utils.specs import webex_probe_spec
-from ansible_collections.botfleet.deploy.plugins.module_utils.webex import TARGETS, Probe, WebexError, token_scrubber
+from ansible_collections.botfleet.deploy.plugins.module_utils.webex_client import TARGETS, WebexError, token_scrubber
 
 
 def main():

@@ -9,6 +9,7 @@ from ansible.module_utils.basic import missing_required_lib
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.botfleet.deploy.plugins.plugin_utils.pins import PACKAGING_IMPORT_ERROR
+from ansible_collections.botfleet.deploy.plugins.plugin_utils.secrets import SECRET_VARIABLES, host_secrets
 
 
 class ModuleFailed(Exception):
@@ -38,3 +39,16 @@ class BotfleetAction(ActionBase):
         if result.get("failed"):
             raise ModuleFailed(result)
         return result
+
+    def host_redact(self, task_vars):
+        """The host's secrets (plugin_utils/secrets.py), templated, so that a verdict recorded without redact
+        is scrubbed too."""
+        variables = {}
+        for name in SECRET_VARIABLES:
+            if name in (task_vars or {}):
+                try:
+                    variables[name] = self._templar.template(task_vars[name])
+                except AnsibleError:
+                    # Undefined parts fail the tasks that use them; bookkeeping must not fail on them.
+                    continue
+        return host_secrets(variables)

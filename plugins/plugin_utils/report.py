@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 
-from ansible_collections.botfleet.deploy.plugins.plugin_utils.gate import human_duration
+from ansible_collections.botfleet.deploy.plugins.plugin_utils.times import TIMESTAMP, human_duration, parse_timestamp
 
 COLUMNS = (
     ("bot", "bot"),
@@ -27,12 +27,11 @@ COLUMNS = (
     ("watchdog", "last watchdog probe"),
     ("watchdog_restarts", "watchdog restarts"),
 )
-_TIMESTAMP = "%Y-%m-%dT%H:%M:%SZ"
 
 
 def _age(at, now):
     try:
-        then = datetime.strptime(at, _TIMESTAMP).replace(tzinfo=UTC)
+        then = parse_timestamp(at)
     except (TypeError, ValueError):
         return "?"
     return human_duration(max(0.0, (now - then).total_seconds())) + " ago"
@@ -201,7 +200,7 @@ def status_report(bots, packages=("webex-bot", "websockets"), hosts=None, now=No
         1 for bot in ordered if bot.get("unreachable") or (bot.get("unit") or {}).get("active_state") != "active"
     )
     summary = f"{len(ordered)} bots: {on_target} on target, {down} not active, {pending} with a restart pending"
-    markdown = f"# botfleet status, {now.strftime(_TIMESTAMP)}\n\n{summary}\n\n" + markdown_table(rows, packages)
+    markdown = f"# botfleet status, {now.strftime(TIMESTAMP)}\n\n{summary}\n\n" + markdown_table(rows, packages)
     adopted = adoption_notes(ordered, now)
     if adopted:
         markdown += "\n" + "".join(f"- {line}\n" for line in adopted)
@@ -209,6 +208,6 @@ def status_report(bots, packages=("webex-bot", "websockets"), hosts=None, now=No
         "rows": rows,
         "text": [*text_table(rows, packages), "", summary, *adopted],
         "markdown": markdown,
-        "json": {"generated": now.strftime(_TIMESTAMP), "summary": summary, "bots": ordered},
+        "json": {"generated": now.strftime(TIMESTAMP), "summary": summary, "bots": ordered},
         "summary": summary,
     }

@@ -13,7 +13,12 @@ from __future__ import annotations
 import statistics
 from datetime import UTC, datetime
 
-from ansible_collections.botfleet.deploy.plugins.plugin_utils.gate import GateError, duration_seconds, human_duration
+from ansible_collections.botfleet.deploy.plugins.plugin_utils.times import (
+    DurationError,
+    duration_seconds,
+    human_duration,
+    parse_timestamp,
+)
 
 DEFAULT_RULES = {
     # Absolute: what the canary may show, whatever its baseline did.
@@ -39,7 +44,6 @@ COLUMNS = (
     ("errors", "errors"),
     ("latency", "latency"),
 )
-_TIMESTAMP = "%Y-%m-%dT%H:%M:%SZ"
 
 
 class SoakRuleError(ValueError):
@@ -60,10 +64,6 @@ def soak_rules(rules=None):
 
 def _clock(timestamp):
     return (timestamp or "")[11:16] or "?"
-
-
-def _parse(timestamp):
-    return datetime.strptime(timestamp, _TIMESTAMP).replace(tzinfo=UTC)
 
 
 def _errors(report):
@@ -146,12 +146,12 @@ def _latency_rule(name, latency, reports, baseline, rules):
 
 def _idle(name, report, window, required):
     """(reasons, idle seconds): how long botfleet had sent the canary nothing when the soak was read."""
-    until = _parse(window["until"])
+    until = parse_timestamp(window["until"])
     last = (report.get("last_probe") or {}).get("at")
-    idle = (until - _parse(last)).total_seconds() if last else float(window.get("seconds") or 0)
+    idle = (until - parse_timestamp(last)).total_seconds() if last else float(window.get("seconds") or 0)
     if not required or idle >= required:
         return [], idle
-    ready = datetime.fromtimestamp(_parse(last).timestamp() + required, UTC) if last else None
+    ready = datetime.fromtimestamp(parse_timestamp(last).timestamp() + required, UTC) if last else None
     return [
         f"botfleet sent {name} a message {human_duration(idle)} before this rollout (at {_clock(last)} UTC); "
         f"the first-message-after-idle test needs {human_duration(required)} without traffic from botfleet: "
@@ -188,7 +188,7 @@ def soak_verdict(soak, canary, baseline=(), rules=None, idle=0, probe=None):
     rules = soak_rules(rules)
     try:
         required = duration_seconds(idle or 0)
-    except GateError as exc:
+    except DurationError as exc:
         raise SoakRuleError(f"botfleet_canary_idle: {exc}") from exc
     reports = (soak or {}).get("bots") or {}
     window = (soak or {}).get("window") or {}

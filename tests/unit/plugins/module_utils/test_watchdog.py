@@ -19,7 +19,7 @@ from ansible_collections.botfleet.deploy.plugins.module_utils.watchdog import (
     main,
     render_metrics,
 )
-from ansible_collections.botfleet.deploy.plugins.module_utils.webex import WebexError
+from ansible_collections.botfleet.deploy.plugins.module_utils.webex_client import WebexError
 
 NOW = calendar.timegm((2026, 11, 28, 7, 0, 0, 0, 0, 0))
 TOKEN = "probe-token-0123456789abcdef"

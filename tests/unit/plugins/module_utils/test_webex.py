@@ -17,18 +17,15 @@ from pathlib import Path
 
 import pytest
 
-from ansible_collections.botfleet.deploy.plugins.module_utils.webex import (
+from ansible_collections.botfleet.deploy.plugins.module_utils.probe import Probe, answers, parse_time, same_id
+from ansible_collections.botfleet.deploy.plugins.module_utils.webex_client import (
     MAX_BACKOFF,
-    Probe,
     WebexClient,
     WebexError,
-    answers,
     check_token,
-    parse_time,
     quote,
     retry_after_seconds,
     retry_delay,
-    same_id,
 )
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "lab"))

@@ -17,11 +17,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from ansible_collections.botfleet.deploy.plugins.module_utils.webex import (
-    Probe,
+from ansible_collections.botfleet.deploy.plugins.module_utils.notify import post_notification
+from ansible_collections.botfleet.deploy.plugins.module_utils.probe import Probe
+from ansible_collections.botfleet.deploy.plugins.module_utils.webex_client import (
     WebexClient,
     WebexError,
-    post_notification,
     quote,
     token_scrubber,
 )

@@ -7,7 +7,6 @@ import os
 import pwd
 import shutil
 import tempfile
-import time
 from pathlib import Path
 
 import pytest
@@ -182,68 +181,6 @@ def test_bad_input_is_refused_before_anything_changes(release, args, fragment):
     assert result["failed"] is True
     assert fragment in result["msg"]
     assert not release.releases.exists()
-
-
-def test_record_a_canary_mark_and_verdicts(release):
-    built = release(state="built", pins={"backoff": "2.2.1"})
-    release(state="active", release_id=built["release_id"])
-    marked = release(state="recorded", record={"event": "canary", "verdict": "passed", "latency": 0.8431})
-    assert marked["changed"] is True
-    assert marked["recorded"]["release"] == built["release_id"]
-    release(state="recorded", record={"event": "gate", "verdict": "failed", "reason": "probe: no reply"})
-    state = json.loads(release.state.read_text())
-    assert state["canary"]["verdict"] == "passed"
-    assert state["canary"]["latency"] == 0.843
-    assert [v["event"] for v in state["verdicts"]] == ["canary", "gate"]
-    assert state["last_probe"]["verdict"] == "failed"
-    bad = release(state="recorded", record={"event": "party", "verdict": "passed"})
-    assert bad["failed"] is True
-    assert "record needs event" in bad["msg"]
-    bad_latency = release(state="recorded", record={"event": "gate", "verdict": "passed", "latency": "fast"})
-    assert bad_latency["failed"] is True
-    assert "'fast' is not a number of seconds" in bad_latency["msg"]
-
-
-def test_a_canary_run_again_keeps_its_soak_time(release):
-    built = release(state="built", pins={"backoff": "2.2.1"})
-    release(state="active", release_id=built["release_id"])
-    first = release(state="recorded", record={"event": "canary", "verdict": "passed"})["recorded"]
-    time.sleep(1.1)
-    release(state="recorded", record={"event": "canary", "verdict": "passed"})
-    mark = json.loads(release.state.read_text())["canary"]
-    assert mark["at"] == first["at"]
-    assert mark["confirmed_at"] > first["at"]
-
-
-def test_a_failed_build_keeps_the_passed_mark_of_the_release_still_running(release):
-    built = release(state="built", pins={"backoff": "2.2.1"})
-    release(state="active", release_id=built["release_id"])
-    passed = release(state="recorded", record={"event": "canary", "verdict": "passed"})["recorded"]
-    # The next canary's build failed: nothing was switched, the bot still runs the passed release.
-    release(
-        state="recorded",
-        record={"event": "canary", "verdict": "failed", "release_id": "c" * 12, "switched": False, "reason": "build"},
-    )
-    state = json.loads(release.state.read_text())
-    assert state["canary"] == passed
-    assert state["verdicts"][-1]["verdict"] == "failed"
-    # A canary that switched, failed and was rolled back disturbed the soak: its failure is the mark.
-    release(state="recorded", record={"event": "canary", "verdict": "failed", "release_id": "c" * 12, "switched": True})
-    assert json.loads(release.state.read_text())["canary"]["verdict"] == "failed"
-
-
-def test_a_soak_verdict_keeps_its_table_and_a_gate_without_probe_is_no_message(release):
-    built = release(state="built", pins={"backoff": "2.2.1"})
-    release(state="active", release_id=built["release_id"])
-    rows = [{"bot": "barnacles", "part": "canary", "restarts": 3}]
-    release(
-        state="recorded", record={"event": "soak", "verdict": "failed", "reason": "restarted 3 times", "rows": rows}
-    )
-    release(state="recorded", record={"event": "gate", "verdict": "passed", "probed": False})
-    state = json.loads(release.state.read_text())
-    assert state["verdicts"][0]["rows"] == rows
-    # Neither sent the bot a message: the idle time of the next first-message test is untouched.
-    assert "last_probe" not in state
 
 
 def unit_text(release_root, extra=""):

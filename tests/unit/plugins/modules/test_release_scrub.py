@@ -1,7 +1,7 @@
-"""Verdicts quote failures: no part of a secret in what the release module returns or writes.
+"""Verdicts quote failures: no part of a secret in what the journal module returns or writes.
 
 A probe's failure (an answer that echoed a token, cut short) becomes a verdict's reason, which the
-release module records in state.json and returns; fleet-status.json quotes state.json. The check is
+journal module records in state.json and returns; fleet-status.json quotes state.json. The check is
 that no piece of 8 characters of a secret is in any of them, and that state.json is 0640.
 """
 
@@ -20,8 +20,9 @@ import pytest
 from conftest import ansible_env
 
 from ansible_collections.botfleet.deploy.plugins.filter.botfleet import scrub
-from ansible_collections.botfleet.deploy.plugins.module_utils.release_manager import ReleaseManager
-from ansible_collections.botfleet.deploy.plugins.module_utils.specs import release_spec
+from ansible_collections.botfleet.deploy.plugins.module_utils.journal import record_verdict
+from ansible_collections.botfleet.deploy.plugins.module_utils.release import ReleaseStore
+from ansible_collections.botfleet.deploy.plugins.module_utils.scrub import Scrubber, record_secrets
 from ansible_collections.botfleet.deploy.plugins.plugin_utils.report import status_report
 from ansible_collections.botfleet.deploy.plugins.plugin_utils.secrets import host_secrets
 
@@ -51,31 +52,14 @@ def probe_failure(rng, secret):
     )
 
 
-class Module:
-    """What ReleaseManager uses of AnsibleModule, with the release spec's defaults."""
-
-    check_mode = False
-    _diff = False
-
-    def __init__(self, **params):
-        self.params = {name: spec.get("default") for name, spec in release_spec().items()}
-        self.params.update(params)
-
-    def fail_json(self, **result):
-        raise AssertionError(f"fail_json: {result}")
-
-
-def record(tmp_path, reason, redact, **params):
-    module = Module(
-        bot="barnacles",
-        root=str(tmp_path / "opt"),
-        state_dir=str(tmp_path / "state"),
-        state="recorded",
-        record={"event": "gate", "verdict": "failed", "release_id": RELEASE, "reason": reason},
-        redact=redact,
-        **params,
-    )
-    return ReleaseManager(module).run()
+def record(tmp_path, reason, redact, state_group="botfleet"):
+    """A gate verdict recorded as the journal module records it: the entry and the written state scrubbed."""
+    scrubber = Scrubber(record_secrets(redact))
+    store = ReleaseStore(str(tmp_path / "opt"), str(tmp_path / "state"), "barnacles", 300)
+    store.scrub = scrubber
+    store.state_group = state_group
+    entry = record_verdict(store, {"event": "gate", "verdict": "failed", "release_id": RELEASE, "reason": reason})
+    return scrubber({"recorded": entry})
 
 
 def test_fuzz_a_recorded_verdict_keeps_no_part_of_a_secret(tmp_path):
@@ -147,13 +131,13 @@ def test_the_scrub_filter_takes_a_mapping_or_a_list_of_secrets():
     assert scrub("Authorization: Bearer abc.def", []) == "Authorization: Bearer ********"
 
 
-def run_release(tmp_path, args, extra_vars):
-    """The release task through ansible (action plugin and module), with the host's ``extra_vars``."""
+def run_journal(tmp_path, args, extra_vars):
+    """The journal task through ansible (action plugin and module), with the host's ``extra_vars``."""
     argv = [
         os.path.join(os.path.dirname(sys.executable), "ansible"),
         "localhost",
         "-m",
-        "botfleet.deploy.release",
+        "botfleet.deploy.journal",
         "-a",
         json.dumps(args),
         "-e",
@@ -172,14 +156,13 @@ def run_release(tmp_path, args, extra_vars):
 
 
 def test_a_verdict_recorded_by_a_task_without_redact_is_scrubbed_of_the_hosts_secrets(tmp_path):
-    # The gate role records its verdict without redact: the action adds the host's secrets.
+    # The gate role records its verdict without redact: the journal action adds the host's secrets.
     bot_token = "bot-t0ken-" + "Q" * 40
     probe_token = "probe-t0ken-" + "R" * 40
     args = {
         "bot": "barnacles",
         "root": str(tmp_path / "opt"),
         "state_dir": str(tmp_path / "state"),
-        "state": "recorded",
         "record": {
             "event": "gate",
             "verdict": "failed",
@@ -187,7 +170,7 @@ def test_a_verdict_recorded_by_a_task_without_redact_is_scrubbed_of_the_hosts_se
             "reason": f"probe: HTTP 502 <p>{bot_token[:30]}</p> then {probe_token[:9]}",
         },
     }
-    result, output = run_release(
+    result, output = run_journal(
         tmp_path,
         args,
         {"botfleet_secrets": {"WEBEX_BOT_TOKEN": bot_token}, "botfleet_probe": {"token": probe_token}},

@@ -1,4 +1,4 @@
-"""The gate's verdict and the rollout's canary check."""
+"""The gate's verdict, the rollout's canary check, a bot's drift and the duration options."""
 
 from __future__ import annotations
 
@@ -6,12 +6,12 @@ from datetime import UTC, datetime
 
 import pytest
 
-from ansible_collections.botfleet.deploy.plugins.plugin_utils.gate import (
-    GateError,
-    canary_check,
-    deployment_drift,
+from ansible_collections.botfleet.deploy.plugins.plugin_utils.canary import canary_check, canary_line
+from ansible_collections.botfleet.deploy.plugins.plugin_utils.drift import deployment_drift
+from ansible_collections.botfleet.deploy.plugins.plugin_utils.gate import gate_verdict
+from ansible_collections.botfleet.deploy.plugins.plugin_utils.times import (
+    DurationError,
     duration_seconds,
-    gate_verdict,
     human_duration,
 )
 
@@ -44,7 +44,7 @@ def test_duration_seconds(value, seconds):
 
 @pytest.mark.parametrize("value", ["", "eight hours", "8 parsecs", "h8", "8h x"])
 def test_bad_durations(value):
-    with pytest.raises(GateError):
+    with pytest.raises(DurationError):
         duration_seconds(value)
 
 
@@ -247,3 +247,65 @@ def test_the_soak_is_read_once_per_vm_and_converged_bots_are_no_baseline():
     result = canary_check(fleet, "8h", NOW)
     assert result["baseline"] == ["jarvis", "toodles"]
     assert result["readers"] == {"barnacles": ["barnacles", "toodles"], "jarvis": ["jarvis"]}
+
+
+RANGE = {"commit_range": {"text": "bd7ff914..cb271f19 (1 commit: Reword the status reply)"}}
+
+
+@pytest.mark.parametrize(
+    ("info", "line"),
+    [
+        (
+            {
+                "kind": "failed",
+                "release": {"release_id": "a" * 12, **RANGE},
+                "failure": "gate: probe: no reply",
+                "outcome": "rolled back to bbbbbbbbbbbb, which answers",
+            },
+            "canary barnacles failed: gate: probe: no reply; bd7ff914..cb271f19 (1 commit: Reword the status reply); "
+            "rolled back to bbbbbbbbbbbb, which answers",
+        ),
+        # A build that failed leaves no release: the line still says what failed.
+        (
+            {"kind": "failed", "release": {}, "failure": "build: hash mismatch", "outcome": "nothing was switched"},
+            "canary barnacles failed: build: hash mismatch; nothing was switched",
+        ),
+        (
+            {
+                "kind": "passed",
+                "release": {"release_id": "a" * 12, **RANGE},
+                "gate": "probe passed (0.41s)",
+                "soak": "soak passed",
+            },
+            "canary barnacles passed on release aaaaaaaaaaaa (bd7ff914..cb271f19 (1 commit: Reword the status reply)): "
+            "probe passed (0.41s); soak passed",
+        ),
+        (
+            {
+                "kind": "summary",
+                "release": {"release_id": "a" * 12},
+                "pins": {"websockets": "16.1", "webex_bot": "1.3.1"},
+                "gate": "probe passed (0.41s)",
+            },
+            "canary barnacles passed on release aaaaaaaaaaaa (webex_bot 1.3.1, websockets 16.1): probe passed (0.41s)",
+        ),
+        (
+            {
+                "kind": "summary",
+                "release": {"release_id": "a" * 12, **RANGE},
+                "pins": {"websockets": "16.1"},
+                "check_mode": True,
+                "gate": "ignored in check mode",
+            },
+            "canary barnacles would move release aaaaaaaaaaaa "
+            "(websockets 16.1; bd7ff914..cb271f19 (1 commit: Reword the status reply))",
+        ),
+    ],
+)
+def test_canary_line_says_what_canary_yml_says_of_a_bot(info, line):
+    assert canary_line(dict(info, bot="barnacles")) == line
+
+
+def test_canary_line_refuses_an_unknown_kind():
+    with pytest.raises(ValueError, match="kind must be failed, passed or summary"):
+        canary_line({"bot": "barnacles", "kind": "party"})
