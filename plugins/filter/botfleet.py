@@ -8,6 +8,7 @@ from ansible.errors import AnsibleFilterError
 
 from ansible_collections.botfleet.deploy.plugins.module_utils.scrub import BEARER, Scrubber, record_secrets
 from ansible_collections.botfleet.deploy.plugins.module_utils.validate import role_value_problems
+from ansible_collections.botfleet.deploy.plugins.plugin_utils.adopt import adoption_line, adoption_plan
 from ansible_collections.botfleet.deploy.plugins.plugin_utils.canary import canary_check, canary_line
 from ansible_collections.botfleet.deploy.plugins.plugin_utils.drift import deployment_drift
 from ansible_collections.botfleet.deploy.plugins.plugin_utils.gate import gate_verdict
@@ -98,4 +99,6 @@ class FilterModule:
             "scrub": scrub,
             "watchdog_config": watchdog_config,
             "status_html": status_html,
+            "adoption_plan": adoption_plan,
+            "adoption_line": adoption_line,
         }

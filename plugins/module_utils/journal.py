@@ -17,7 +17,7 @@ import time
 from ansible_collections.botfleet.deploy.plugins.module_utils.release import ReleaseError, check_release_id
 from ansible_collections.botfleet.deploy.plugins.module_utils.venv import format_timestamp
 
-RECORD_EVENTS = ("canary", "rollout", "rollback", "gate", "soak", "provision")
+RECORD_EVENTS = ("canary", "rollout", "rollback", "gate", "soak", "provision", "adopt")
 RECORD_VERDICTS = ("passed", "failed")
 VERDICT_LIMIT = 50
 
@@ -69,6 +69,9 @@ def apply_verdict(state, entry, record, current):
             # A canary that failed before its switch (a failed build) leaves the bot, and the
             # passed mark of the release it still runs, as they were.
             state["canary"] = new_mark
+    if entry["event"] == "adopt" and entry["verdict"] == "passed":
+        # Where the bot logged while it ran by hand: its old log file stays there (status.yml says so).
+        state["adopted_from"] = {"at": entry["at"], "release": entry["release"], "log": str(record.get("log") or "")}
     if "latency" in entry or (entry["event"] == "gate" and record.get("probed") is not False):
         state["last_probe"] = {
             "at": entry["at"],

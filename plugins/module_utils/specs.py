@@ -177,3 +177,26 @@ def journal_spec():
         "redact": {"type": "list", "elements": "str", "default": [], "no_log": True},
         "lock_timeout": {"type": "int", "default": 300},
     }
+
+
+def nohup_facts_spec():
+    return {
+        "match": {"type": "str", "required": True},
+        "environment": {"type": "list", "elements": "str", "default": []},
+        "secrets": {"type": "list", "elements": "str", "default": [], "no_log": False},
+    }
+
+
+def nohup_handover_spec():
+    return {
+        "bot": {"type": "str", "required": True},
+        "match": {"type": "str", "required": True},
+        "state": {"type": "str", "default": "adopted", "choices": ["adopted", "restored"]},
+        "secrets": {"type": "list", "elements": "str", "default": [], "no_log": False},
+        "stop_timeout": {"type": "int", "default": 20},
+        "root": {"type": "path", "default": "/opt/botfleet"},
+        "state_dir": {"type": "path", "default": "/var/lib/botfleet"},
+        "config_dir": {"type": "path", "default": "/etc/botfleet"},
+        "unit_dir": {"type": "path", "default": "/etc/systemd/system"},
+        "reason": {"type": "str", "default": ""},
+    }

@@ -31,13 +31,13 @@ options:
   record:
     description:
       - The verdict to record.
-      - C(event) is one of C(canary), C(rollout), C(rollback), C(gate), C(soak), C(provision); C(verdict) is
+      - C(event) is one of C(canary), C(rollout), C(rollback), C(gate), C(soak), C(provision), C(adopt); C(verdict) is
         C(passed) or C(failed); C(release_id) defaults to the current release; C(venv_id) is that release's venv id
         (a canary mark with it covers every bot whose release has the same venv); C(reason) says what failed;
         C(latency) is the probe's.
       - C(probed) (gate) says whether a message was sent; a gate without one leaves the bot's last probe as it was.
         C(switched) (canary) false keeps the passed mark of the release the bot still runs. C(rows) (soak) is the
-        comparison table of the canary and its baseline.
+        comparison table of the canary and its baseline. C(log) (adopt) is where the bot logged before its adoption.
     type: dict
   history:
     description:

@@ -170,6 +170,19 @@ def markdown_table(rows, packages):
     return "\n".join(lines) + "\n"
 
 
+def adoption_notes(bots, now):
+    """Where each adopted bot logged while it ran by hand (its old log file stays there)."""
+    notes = []
+    for bot in bots:
+        adopted = bot.get("adopted_from") or {}
+        if adopted.get("log"):
+            notes.append(
+                f"{bot['bot']} logged to {adopted['log']} before its adoption "
+                f"(release {adopted.get('release', '?')}, {_age(adopted.get('at'), now)})"
+            )
+    return notes
+
+
 def status_report(bots, packages=("webex-bot", "websockets"), hosts=None, now=None):
     """The matrix for ``bots`` (dicts read by status.yml) as {rows, text, markdown, json, summary}.
 
@@ -188,9 +201,12 @@ def status_report(bots, packages=("webex-bot", "websockets"), hosts=None, now=No
     )
     summary = f"{len(ordered)} bots: {on_target} on target, {down} not active, {pending} with a restart pending"
     markdown = f"# botfleet status, {now.strftime(TIMESTAMP)}\n\n{summary}\n\n" + markdown_table(rows, packages)
+    adopted = adoption_notes(ordered, now)
+    if adopted:
+        markdown += "\n" + "".join(f"- {line}\n" for line in adopted)
     return {
         "rows": rows,
-        "text": [*text_table(rows, packages), "", summary],
+        "text": [*text_table(rows, packages), "", summary, *adopted],
         "markdown": markdown,
         "json": {"generated": now.strftime(TIMESTAMP), "summary": summary, "bots": ordered},
         "summary": summary,

@@ -176,3 +176,26 @@ def test_the_commit_column_shows_the_code_of_each_bots_release():
     assert rows["jarvis"]["commit"] == "tree 9a8b7c6"
     assert rows["toodles"]["commit"] == "-"
     assert report["json"]["bots"][0]["commit"] == source
+
+
+def test_an_adopted_bot_says_where_it_logged_before():
+    bots = [
+        {
+            "bot": "barnacles",
+            "vm": "vm1",
+            "current": "70b9d239eaa3",
+            "adopted_from": {
+                "at": "2026-11-28T06:00:00Z",
+                "release": "70b9d239eaa3",
+                "log": "/home/ir/pub/IR/logs/barnacles.log",
+            },
+        },
+        {"bot": "toodles", "vm": "vm1", "current": "7eae0403d4d4", "adopted_from": None},
+    ]
+    report = status_report(bots, now=NOW)
+    note = (
+        "barnacles logged to /home/ir/pub/IR/logs/barnacles.log before its adoption (release 70b9d239eaa3, 1h00m ago)"
+    )
+    assert report["text"][-1] == note
+    assert [line for line in report["text"] if "before its adoption" in line] == [note]
+    assert report["markdown"].endswith(f"- {note}\n")
