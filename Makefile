@@ -20,8 +20,8 @@ export MOLECULE_GLOB := molecule/*/molecule.yml
 export PYTHONDONTWRITEBYTECODE := 1
 
 MOLECULE_SCENARIOS ?= $(notdir $(patsubst %/molecule.yml,%,$(wildcard molecule/*/molecule.yml)))
-# Scenarios run in two lanes side by side (tools/molecule-lanes.sh); each lane about 20 minutes.
-MOLECULE_LANES ?= faults:provision canary:rollout:venv
+# Scenarios run in two lanes side by side (tools/molecule-lanes.sh), balanced by their run times.
+MOLECULE_LANES ?= faults:venv canary:rollout:provision
 
 .PHONY: help
 help: ## Show the targets
