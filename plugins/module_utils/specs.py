@@ -60,10 +60,9 @@ def venv_pins_spec():
 
 def release_spec():
     spec = {
-        "bot": {"type": "str", "required": True},
+        **bot_state_spec(),
         "state": {"type": "str", "default": "built", "choices": list(STATES)},
         "root": {"type": "path", "default": "/opt/botfleet"},
-        "state_dir": {"type": "path", "default": "/var/lib/botfleet"},
         "pins": {"type": "dict", "default": {}},
         "python": {"type": "str", "default": "python3"},
         "release_id": {"type": "str"},

@@ -52,13 +52,8 @@ author: botfleet maintainers (@botfleet)
 extends_documentation_fragment:
   - botfleet.deploy.pins
   - botfleet.deploy.installer
+  - botfleet.deploy.bot_state
 options:
-  bot:
-    description:
-      - Name of the bot; lower-case letters, digits, C(-) and C(_), starting with a letter.
-    type: str
-    required: true
-    version_added: 0.1.0
   state:
     description:
       - What to do; see the description.
@@ -71,12 +66,6 @@ options:
       - Directory holding one directory per bot.
     type: path
     default: /opt/botfleet
-    version_added: 0.1.0
-  state_dir:
-    description:
-      - Directory holding one state directory per bot.
-    type: path
-    default: /var/lib/botfleet
     version_added: 0.1.0
   pins:
     description:
