@@ -15,13 +15,11 @@ from conftest import git
 from ansible_collections.botfleet.deploy.plugins.module_utils.adopt import (
     AdoptError,
     Handover,
-    command_lines,
     env_file_text,
     head_commit,
     inspect,
     legacy_record,
     local_changes,
-    matching,
     own_lineage,
     read_index,
     read_process,
@@ -95,11 +93,37 @@ def test_the_one_refuses_none_and_several_and_lists_what_it_saw():
         the_one(processes, "barnacles.py")
 
 
+# A process whose own command line (and its parent's) quotes the match, as the module's does under
+# ansible (sh -c '... barnacles.py ...'): it sees itself unless its lineage is left out.
+LINEAGE_PROBE = """
+import json, sys
+from ansible_collections.botfleet.deploy.plugins.module_utils.adopt import command_lines, matching, own_lineage
+token = sys.argv[1]
+print(json.dumps({
+    "lineage": [pid for pid, _argv in matching(command_lines(exclude=own_lineage()), token)],
+    "everyone": [pid for pid, _argv in matching(command_lines(), token)],
+}))
+"""
+
+
 def test_the_module_never_matches_itself_or_its_callers():
     lineage = own_lineage()
     assert os.getpid() in lineage and os.getppid() in lineage
-    mine = " ".join(command_lines()[os.getpid()])
-    assert matching(command_lines(exclude=lineage), mine) == []
+    # A token no other process has: pytest-xdist's workers share one command line, so the test's own
+    # command line is no such token.
+    token = f"webex_bots/lineage-{os.getpid()}-{time.monotonic_ns()}.py"
+    proc = subprocess.run(
+        ["sh", "-c", f'{sys.executable} -c "$1" "$2"; true', "sh", LINEAGE_PROBE, token],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+        env=dict(os.environ, PYTHONPATH=os.pathsep.join(path for path in sys.path if path)),
+    )
+    seen = json.loads(proc.stdout)
+    assert seen["lineage"] == []
+    # Without leaving its lineage out, the probe and the sh -c that started it quote the token.
+    assert len(seen["everyone"]) == 2
 
 
 def test_index_and_local_changes_of_a_real_checkout(checkout):

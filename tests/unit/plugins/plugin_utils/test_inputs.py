@@ -115,6 +115,8 @@ def test_filters_are_registered():
         "scrub",
         "watchdog_config",
         "status_html",
+        "adoption_plan",
+        "adoption_line",
     }
 
 
