@@ -43,11 +43,14 @@ def memory(vms):
             vm,
             "sh",
             "-c",
+            # The resident memory of each bot unit's main process (the containers keep no memory accounting,
+            # so MemoryCurrent is not set), in KiB.
             "for unit in $(systemctl list-units --plain --no-legend --type=service 'botfleet-*' | cut -d' ' -f1);"
-            " do systemctl show --property=MemoryCurrent --value $unit; done",
+            " do pid=$(systemctl show --property=MainPID --value $unit);"
+            " awk '/^VmRSS:/ {print $2}' /proc/$pid/status; done",
             expect_ok=False,
         )
-        bots += [int(value) / 2**20 for value in proc.stdout.split() if value.isdigit()]
+        bots += [int(value) / 2**10 for value in proc.stdout.split() if value.isdigit()]
         _took, proc = run(["podman", "stats", "--no-stream", "--format", "json", vm])
         stats = json.loads(proc.stdout)[0]
         per_vm[vm] = stats.get("mem_usage") or stats.get("MemUsage")
@@ -84,8 +87,17 @@ def main():
     parser.add_argument("--vms", type=int, default=4)
     args = parser.parse_args()
     os.environ.pop("BOTFLEET_LAB_STATE", None)
+    figures = []
     try:
-        figures = [size_round(bots, args.vms) for bots in args.sizes]
+        for bots in args.sizes:
+            figures.append(size_round(bots, args.vms))
+            fig = figures[-1]
+            # As it goes: a long run that is stopped still leaves its figures.
+            print(
+                f"{bots} bots: provision {fig['provision']:.1f}s, rollout {fig['rollout']:.1f}s, "
+                f"converged {fig['converged_rollout']:.1f}s, {len(fig['bot_mib'])} bot processes",
+                flush=True,
+            )
     finally:
         lab("down", expect_ok=False)
     lines = [f"fleet size over {args.vms} VMs, over ssh as deploy + become; wall time of ansible-playbook:"]

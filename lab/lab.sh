@@ -127,7 +127,7 @@ scaled_inventory() {
     per=$(((bot_count + vm_count - 1) / vm_count))
     {
         printf '%s\n' "---" "# Written by lab/lab.sh up: $vm_count VMs, $bot_count bots." "all:" "  vars:" \
-            "    botfleet_lab_state_dir: $state" "  children:" \
+            "    botfleet_lab_state_dir: $state" "    botfleet_lab_wheelhouse: $wheelhouse" "  children:" \
             "    bot_vms:" "      hosts:"
         for vm_index in $(seq 1 "$vm_count"); do printf '        lab-vm%s:\n' "$vm_index"; done
         printf '%s\n' "    lab_ssh:" "      vars:" "        ansible_group_priority: 10" "      children:" \
