@@ -7,7 +7,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: nohup_facts
 short_description: Describe the one process a team started by hand for a bot
-version_added: 0.3.0
+version_added: 0.2.0
 description:
   - Finds the one running process whose command line contains O(match), as C(ps -eo args | grep) would, and
     reads what it really runs from C(/proc) and from disk, the first step of adopting a bot started with
@@ -26,21 +26,21 @@ options:
       - A part of the bot's command line that only its process has, for example C(webex_bots/barnacles.py).
     type: str
     required: true
-    version_added: 0.3.0
+    version_added: 0.2.0
   environment:
     description:
       - Names of non-secret environment variables whose values are returned (they go into the release).
     type: list
     elements: str
     default: []
-    version_added: 0.3.0
+    version_added: 0.2.0
   secrets:
     description:
       - Names of environment variables the bot needs whose values are secret; one the process lacks is a problem.
     type: list
     elements: str
     default: []
-    version_added: 0.3.0
+    version_added: 0.2.0
 attributes:
   check_mode:
     description: The module only reads; in check mode it reads as usual.

@@ -7,7 +7,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: nohup_handover
 short_description: Hand a bot over from its hand-started process to its unit, or give it back
-version_added: 0.3.0
+version_added: 0.2.0
 description:
   - With O(state=adopted), the bot's unit (already installed by its first release's switch) takes over from the
     one process matching O(match), with the smallest gap. The process's command line, working directory, user,
@@ -27,63 +27,63 @@ options:
       - Name of the bot.
     type: str
     required: true
-    version_added: 0.3.0
+    version_added: 0.2.0
   match:
     description:
       - A part of the command line that only the bot's hand-started process has (as for M(botfleet.deploy.nohup_facts)).
     type: str
     required: true
-    version_added: 0.3.0
+    version_added: 0.2.0
   state:
     description:
       - C(adopted) hands the bot over to its unit, C(restored) gives it back to its hand-started command.
     type: str
     default: adopted
     choices: [adopted, restored]
-    version_added: 0.3.0
+    version_added: 0.2.0
   secrets:
     description:
       - Names of the environment variables whose values go from the process into the bot's secrets file.
     type: list
     elements: str
     default: []
-    version_added: 0.3.0
+    version_added: 0.2.0
   stop_timeout:
     description:
       - Seconds to wait for the process to exit after SIGTERM before it is killed.
     type: int
     default: 20
-    version_added: 0.3.0
+    version_added: 0.2.0
   root:
     description:
       - Where the bots' releases are.
     type: path
     default: /opt/botfleet
-    version_added: 0.3.0
+    version_added: 0.2.0
   state_dir:
     description:
       - Where the bots' state files are.
     type: path
     default: /var/lib/botfleet
-    version_added: 0.3.0
+    version_added: 0.2.0
   config_dir:
     description:
       - Where the bots' secrets files are.
     type: path
     default: /etc/botfleet
-    version_added: 0.3.0
+    version_added: 0.2.0
   unit_dir:
     description:
       - Where the bots' units are installed.
     type: path
     default: /etc/systemd/system
-    version_added: 0.3.0
+    version_added: 0.2.0
   reason:
     description:
       - With O(state=restored), why the adoption failed, recorded in C(state.json).
     type: str
     default: ""
-    version_added: 0.3.0
+    version_added: 0.2.0
 attributes:
   check_mode:
     description: In check mode the process is found and nothing is stopped, written or started.
