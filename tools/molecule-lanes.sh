@@ -3,7 +3,7 @@
 # Each lane runs its scenarios one after the other; the lanes run side by side, which is safe
 # because each scenario has its own containers, its own emulator port (BOTFLEET_LAB_PORT in its
 # molecule.yml) and its own state directory. A scenario spends most of its time waiting for bots
-# and systemd, so two lanes nearly halve the wall time on two CPUs.
+# and systemd, so lanes side by side cut the wall time even on two CPUs.
 #
 # Each scenario's output goes to .build/molecule/<scenario>.log; a failed scenario's log is printed
 # whole, a passed one's by its last lines. Exit status: 0 when every scenario passed.
