@@ -29,6 +29,7 @@ import sys
 import time
 
 from ansible_collections.botfleet.deploy.plugins.module_utils.release import write_text_atomic
+from ansible_collections.botfleet.deploy.plugins.module_utils.validate import env_file_value
 from ansible_collections.botfleet.deploy.plugins.module_utils.venv import process_start_time
 
 # Distributions every venv has that the bot does not run on.
@@ -420,8 +421,7 @@ def env_file_text(bot, environ, keys):
         value = environ[key]
         if "\n" in value:
             raise AdoptError(f"{key} of {bot} holds a newline, which an environment file cannot carry")
-        escaped = value.replace("\\", "\\\\").replace('"', '\\"')
-        lines.append(f'{key}="{escaped}"')
+        lines.append(f"{key}={env_file_value(value)}")
     return "\n".join(lines) + "\n"
 
 

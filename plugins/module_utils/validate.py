@@ -250,3 +250,10 @@ def role_value_problems(values, secret_keys=()):
         if problem is not None:
             problems.append(problem)
     return problems
+
+
+def env_file_value(value):
+    """A value quoted for a systemd EnvironmentFile (double quotes, backslash escapes, ``$`` kept literal):
+    the one quoting of the bot role's environment files and of the secrets file an adoption writes."""
+    text = str(value)
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("$", "\\$") + '"'

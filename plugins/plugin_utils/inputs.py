@@ -4,7 +4,11 @@
 
 from __future__ import annotations
 
-from ansible_collections.botfleet.deploy.plugins.module_utils.validate import env_name_problem, env_value_problem
+from ansible_collections.botfleet.deploy.plugins.module_utils.validate import (
+    env_file_value,
+    env_name_problem,
+    env_value_problem,
+)
 from ansible_collections.botfleet.deploy.plugins.plugin_utils.pins import PinError, parse_pins, parse_requirements
 
 
@@ -62,6 +66,5 @@ def env_problems(environment, secrets):
 
 
 def systemd_env_value(value):
-    """Quote a value for a systemd EnvironmentFile (double quotes, backslash escapes)."""
-    text = str(value)
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("$", "\\$") + '"'
+    """Quote a value for a systemd EnvironmentFile (module_utils/validate.py, env_file_value)."""
+    return env_file_value(value)

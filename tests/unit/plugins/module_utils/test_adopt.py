@@ -26,6 +26,7 @@ from ansible_collections.botfleet.deploy.plugins.module_utils.adopt import (
     the_one,
     wait_gone,
 )
+from ansible_collections.botfleet.deploy.plugins.plugin_utils.inputs import systemd_env_value
 
 BOT = "import time\nprint('bot up', flush=True)\nwhile True:\n    time.sleep(0.05)\n"
 
@@ -188,6 +189,11 @@ def test_env_file_text_quotes_values_and_refuses_a_newline():
     assert text.splitlines()[1:] == ['TOKEN="a\\"b\\\\c"']
     with pytest.raises(AdoptError, match="TOKEN of barnacles holds a newline"):
         env_file_text("barnacles", {"TOKEN": "a\nb"}, ["TOKEN"])
+    # Quoted as the bot role quotes its environment files, so the next deployment's file reads the same.
+    assert env_file_text("barnacles", {"TOKEN": "p$ss"}, ["TOKEN"]).splitlines()[1] == "TOKEN=" + systemd_env_value(
+        "p$ss"
+    )
+    assert "\\$" in systemd_env_value("p$ss")
 
 
 class Systemctl:
