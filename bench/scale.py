@@ -8,7 +8,9 @@ deploy with become, like `make demo`) and, timed as wall time of ansible-playboo
   batches [1, "25%", "100%"] with pause 0 and soak 0;
 - a converged rollout (the same rollout again: nothing to do).
 
-Forks are sized from the inventory (bots + VMs), so that a batch runs all its bots at once. Then
+Forks are sized from the inventory (bots + VMs), so that a batch runs all its bots at once. For
+each playbook, the CPU seconds that ansible-playbook and its workers used and that the whole
+machine used meanwhile: where the time goes when the rollout does not keep to its goal. Then
 the memory each bot's unit uses (MemoryCurrent) and each VM (podman stats), and the ratio of the
 40-bot figures to the 5-bot ones. Goal (issue 13): the rollout grows with batches and VMs, not
 bots (40-bot rollout <= 2x the 5-bot one). Removes the lab at the start and at the end.
@@ -21,6 +23,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
+import resource
+from pathlib import Path
 
 from common import LAB_SSH_PORTS, REPO, on_vm, playbook, report, run
 
@@ -57,6 +62,24 @@ def memory(vms):
     return bots, per_vm
 
 
+def machine_busy():
+    """CPU seconds the whole machine (controller and VMs) has been busy, from /proc/stat."""
+    fields = [int(value) for value in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + fields[4]  # idle + iowait
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
+def timed(*args):
+    """Run a playbook; wall seconds, CPU seconds of ansible-playbook and its workers, CPU seconds of
+    the whole machine meanwhile (so: what the controller's share of the work was)."""
+    before, busy = resource.getrusage(resource.RUSAGE_CHILDREN), machine_busy()
+    took, proc = playbook(*args)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    controller = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    tasks = sum(int(n) for n in re.findall(r"\b(?:ok|changed|failed|skipped)=(\d+)", proc.stdout))
+    return {"wall": took, "controller_cpu": controller, "machine_cpu": machine_busy() - busy, "host_tasks": tasks}
+
+
 def size_round(bots, vms):
     lab("down", expect_ok=False)
     lab("up", LAB_VMS=str(vms), LAB_BOTS=str(bots))
@@ -65,17 +88,18 @@ def size_round(bots, vms):
         LAB_SSH_PORTS[vm] = 2201 + n
     forks = ["--forks", str(bots + vms)]
     inventory = ["-i", INVENTORY]
-    provision, _proc = playbook("playbooks/provision.yml", *inventory, *forks)
+    provision = timed("playbooks/provision.yml", *inventory, *forks)
     playbook("playbooks/canary.yml", *inventory, *forks, "-l", "barnacles", *NEW)
-    rollout, _proc = playbook("playbooks/rollout.yml", *inventory, *forks, *NEW, *REAL)
-    converged, _proc = playbook("playbooks/rollout.yml", *inventory, *forks, *NEW, *REAL)
+    rollout = timed("playbooks/rollout.yml", *inventory, *forks, *NEW, *REAL)
+    converged = timed("playbooks/rollout.yml", *inventory, *forks, *NEW, *REAL)
     bot_mib, vm_mem = memory(names)
     return {
         "bots": bots,
         "vms": vms,
-        "provision": provision,
-        "rollout": rollout,
-        "converged_rollout": converged,
+        "provision": provision["wall"],
+        "rollout": rollout["wall"],
+        "converged_rollout": converged["wall"],
+        "cpu": {"provision": provision, "rollout": rollout, "converged_rollout": converged},
         "bot_mib": bot_mib,
         "vm_memory": vm_mem,
     }
@@ -107,6 +131,17 @@ def main():
         lines.append(
             f"  {fig['bots']:>4}  {fig['provision']:8.1f}s  {fig['rollout']:7.1f}s  {fig['converged_rollout']:8.1f}s"
             f"  {per_bot:7.1f}  {', '.join(str(v) for v in fig['vm_memory'].values())}"
+        )
+    lines.append(
+        "  CPU seconds of the rollout: ansible-playbook and its workers / the whole machine (2 x wall is all of it);"
+        " host-tasks in its recap"
+    )
+    for fig in figures:
+        cpu = fig["cpu"]["rollout"]
+        lines.append(
+            f"  {fig['bots']:>4}  controller {cpu['controller_cpu']:7.1f}s / machine {cpu['machine_cpu']:7.1f}s"
+            f" of {os.cpu_count() * cpu['wall']:7.1f}s, {cpu['host_tasks']} host-tasks,"
+            f" {cpu['controller_cpu'] / max(cpu['host_tasks'], 1):.2f}s controller CPU a host-task"
         )
     first, last = figures[0], figures[-1]
     ratio = last["rollout"] / first["rollout"]
