@@ -1,8 +1,8 @@
-"""Benchmark: the rollout's soak read of five bots on two VMs, next to one venv_facts call.
+"""Benchmark: the rollout's soak read of five bots on two VMs, next to one bot_facts call.
 
 rollout.yml reads the soak of the canary and its baseline with one soak_report call per VM (the
 issue's goal: at most two Ansible round trips per VM). This runs that read as the rollout does,
-one ad-hoc call per VM in parallel, over the last hour of the lab's journal, and one venv_facts call
+one ad-hoc call per VM in parallel, over the last hour of the lab's journal, and one bot_facts call
 of one bot, each three times, and prints the medians and the number of module calls per VM.
 Needs the lab up and provisioned (`make demo` leaves it so).
 
@@ -40,14 +40,14 @@ def main():
         took, out = adhoc("lab-vm1:lab-vm2", "botfleet.deploy.soak_report", {"bots": bots, "since": since})
         soak.append(took)
         calls = {vm: out.count(vm + " | ") for vm in VMS}
-        took, _out = adhoc("lab-vm1", "botfleet.deploy.venv_facts", {"path": "/opt/botfleet/barnacles/current/venv"})
+        took, _out = adhoc("lab-vm1", "botfleet.deploy.bot_facts", {"path": "/opt/botfleet/barnacles/current/venv"})
         facts.append(took)
     lines = [
         f"soak_report, 5 bots on 2 VMs, last {options.since_minutes:g} min: median {median(soak):.2f}s "
         f"over {options.rounds} rounds; module calls per VM: {calls}",
-        f"venv_facts, one bot: median {median(facts):.2f}s; ratio {median(soak) / median(facts):.2f}",
+        f"bot_facts, one bot: median {median(facts):.2f}s; ratio {median(soak) / median(facts):.2f}",
     ]
-    report("soak_report", {"soak_report": soak, "venv_facts": facts, "calls_per_vm": calls}, lines)
+    report("soak_report", {"soak_report": soak, "bot_facts": facts, "calls_per_vm": calls}, lines)
 
 
 if __name__ == "__main__":

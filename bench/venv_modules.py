@@ -1,16 +1,16 @@
-"""Benchmark: venv_facts and venv_pins against the usual ways of doing the same job.
+"""Benchmark: bot_facts and venv_pins against the usual ways of doing the same job.
 
 In one play on one venv holding webex_bot 1.0.8 and its dependencies, each round runs
 four tasks on localhost:
 
-  1. botfleet.deploy.venv_facts for 10 packages
+  1. botfleet.deploy.bot_facts for 10 packages
   2. ansible.builtin.command running `pip show` for each of the 10 (one task, a loop)
   3. botfleet.deploy.venv_pins with the 10 pins, already converged
   4. ansible.builtin.pip with the same 10 pins, already converged
 
 Per-task times come from the ansible.posix.profile_tasks callback; the script prints
 the median of each over the rounds and the ratios against the goals
-(venv_facts >= 5x faster than pip show; venv_pins >= 2x faster than ansible.builtin.pip).
+(bot_facts >= 5x faster than pip show; venv_pins >= 2x faster than ansible.builtin.pip).
 
     .venv/bin/python bench/venv_modules.py [--rounds 7]
 """
@@ -43,7 +43,7 @@ PACKAGES = [
     "urllib3",
 ]
 TASKS = {
-    "facts": "venv_facts reads 10 packages",
+    "facts": "bot_facts reads 10 packages",
     "pip_show": "pip show for each of 10 packages",
     "pins": "venv_pins converged on 10 pins",
     "builtin_pip": "ansible.builtin.pip converged on 10 pins",
@@ -68,7 +68,7 @@ def bench_play(venv, versions, rounds):
         tasks += [
             {
                 "name": f"r{index} {TASKS['facts']}",
-                "botfleet.deploy.venv_facts": {"path": venv, "packages": PACKAGES},
+                "botfleet.deploy.bot_facts": {"path": venv, "packages": PACKAGES},
             },
             {
                 "name": f"r{index} {TASKS['pip_show']}",

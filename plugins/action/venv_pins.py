@@ -22,7 +22,7 @@ from ansible_collections.botfleet.deploy.plugins.plugin_utils.pins import (
     split_conflicts,
 )
 
-FACTS = "botfleet.deploy.venv_facts"
+FACTS = "botfleet.deploy.bot_facts"
 
 
 class ActionModule(BotfleetAction):

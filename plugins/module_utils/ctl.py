@@ -258,7 +258,7 @@ class Host:
         }
 
     def unit(self, store, release):
-        """The unit's state as venv_facts reads it; restart pending from the switch and the unit and env files."""
+        """The unit's state as bot_facts reads it; restart pending from the switch and the unit and env files."""
         name = (release or {}).get("unit") or f"botfleet-{store.bot}.service"
         files = {}
         for path in (

@@ -34,7 +34,7 @@ def pins_extras_spec():
     }
 
 
-def venv_facts_spec():
+def bot_facts_spec():
     return {
         "path": {"type": "path", "required": True},
         "packages": {"type": "list", "elements": "str", "default": []},

@@ -308,7 +308,7 @@ def parse_timestamp(text):
 
 
 def gather(run_command, path, units=(), proc="/proc", files=()):
-    """Everything venv_facts reports from the target, in one interpreter run.
+    """Everything bot_facts reports from the target, in one interpreter run.
 
     A missing venv is a fact (``exists: false``), not an error; a path that is
     something else than a venv is an error.

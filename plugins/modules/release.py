@@ -269,7 +269,7 @@ notes:
 seealso:
   - module: botfleet.deploy.venv_pins
   - module: botfleet.deploy.journal
-  - module: botfleet.deploy.venv_facts
+  - module: botfleet.deploy.bot_facts
 """
 
 EXAMPLES = r"""

@@ -69,7 +69,7 @@ attributes:
     support: none
     description: Nothing changes, so there is nothing to show.
 seealso:
-  - module: botfleet.deploy.venv_facts
+  - module: botfleet.deploy.bot_facts
   - module: botfleet.deploy.webex_probe
 """
 

@@ -67,7 +67,7 @@ notes:
   - Pins of packages in O(allow_conflicts) are resolved with a dry run before the first installation, so a
     bad forced pin also fails before anything changes.
 seealso:
-  - module: botfleet.deploy.venv_facts
+  - module: botfleet.deploy.bot_facts
   - module: botfleet.deploy.release
 """
 

@@ -24,7 +24,7 @@ def deployment_drift(facts, expected):
 
     ``expected``: {release: id the deployment would run, current: id the bot's
     ``current`` points to, unit: unit name, files: {path: {type, checksum, mode,
-    owner, group}}}. ``facts`` is the venv_facts result of the bot's ``current``
+    owner, group}}}. ``facts`` is the bot_facts result of the bot's ``current``
     venv read with that unit and those files (unused when the release differs).
     An empty list means there is nothing to deploy: same release, files as the
     templates render them, unit enabled and active, and no restart pending.

@@ -1,6 +1,6 @@
 # Copyright: botfleet contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Turn the raw facts of the venv_facts module into the report users read."""
+"""Turn the raw facts of the bot_facts module into the report users read."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ def _package_entry(dist):
 
 
 def venv_report(raw, pins, packages=()):
-    """The documented venv_facts result from the module's raw facts.
+    """The documented bot_facts result from the module's raw facts.
 
     ``pins`` is the parsed {name: Pin} map; ``packages`` limits RV(packages).
     """

@@ -59,8 +59,8 @@ def test_run_lease_refuses_names_and_paths(tmp_path, run_module, args, says):
         ({"units": ["-H evil.service"]}, "is not a systemd unit name"),
     ],
 )
-def test_venv_facts_refuses_names_and_paths(tmp_path, run_module, args, says):
-    result = run_module("botfleet.deploy.venv_facts", dict({"path": str(tmp_path / "venv")}, **args))
+def test_bot_facts_refuses_names_and_paths(tmp_path, run_module, args, says):
+    result = run_module("botfleet.deploy.bot_facts", dict({"path": str(tmp_path / "venv")}, **args))
     assert result["failed"] is True
     assert says in result["msg"]
 
@@ -81,21 +81,21 @@ def test_a_secret_file_is_described_without_its_checksum(tmp_path, run_module, e
     checksum = sha1(env_file)
     base = {"path": str(tmp_path / "venv")}
     # Before: the only way to read the file was files, which returns the checksum of the token's file.
-    plain = run_module("botfleet.deploy.venv_facts", dict(base, files=[str(env_file)]))
+    plain = run_module("botfleet.deploy.bot_facts", dict(base, files=[str(env_file)]))
     assert plain["files"][str(env_file)]["checksum"] == checksum
 
-    same = run_module("botfleet.deploy.venv_facts", dict(base, secret_files={str(env_file): checksum}))
+    same = run_module("botfleet.deploy.bot_facts", dict(base, secret_files={str(env_file): checksum}))
     entry = same["files"][str(env_file)]
     assert entry["as_expected"] is True
     assert "checksum" not in entry
     assert entry["mode"] == "0600"
     assert checksum not in json.dumps(same)
 
-    other = run_module("botfleet.deploy.venv_facts", dict(base, secret_files={str(env_file): "0" * 40}))
+    other = run_module("botfleet.deploy.bot_facts", dict(base, secret_files={str(env_file): "0" * 40}))
     assert other["files"][str(env_file)]["as_expected"] is False
     assert checksum not in json.dumps(other)
 
-    no_expectation = run_module("botfleet.deploy.venv_facts", dict(base, secret_files={str(env_file): None}))
+    no_expectation = run_module("botfleet.deploy.bot_facts", dict(base, secret_files={str(env_file): None}))
     assert set(no_expectation["files"][str(env_file)]) == {"exists", "type", "mode", "owner", "group", "mtime"}
 
 
@@ -103,7 +103,7 @@ def test_the_bot_role_reads_its_secrets_file_only_as_a_secret_file():
     # activate.yml and converged.yml are not no_log: the env file went through files, checksum and all.
     for name in ("activate.yml", "converged.yml"):
         tasks = yaml.safe_load((REPO / "roles" / "bot" / "tasks" / name).read_text(encoding="utf-8"))
-        reads = [task["botfleet.deploy.venv_facts"] for task in tasks if "botfleet.deploy.venv_facts" in task]
+        reads = [task["botfleet.deploy.bot_facts"] for task in tasks if "botfleet.deploy.bot_facts" in task]
         assert reads, name
         for args in reads:
             assert "env" not in json.dumps(args.get("files", [])), name

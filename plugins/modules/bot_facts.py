@@ -5,20 +5,24 @@
 from __future__ import annotations
 
 DOCUMENTATION = r"""
-module: venv_facts
-short_description: Inspect the packages of a Python virtualenv and the processes running from it
-version_added: 0.1.0
+module: bot_facts
+short_description: Inspect a deployed bot, its virtualenv's packages and whether its processes run older code
+version_added: 0.2.0
 description:
-  - Lists the distributions installed in a virtualenv, with one run of the venv's own interpreter
+  - Reads what a deployed bot is made of and whether what runs is what is installed.
+  - Lists the distributions installed in the bot's virtualenv, with one run of the venv's own interpreter
     (no C(pip show) per package).
   - Evaluates pins (exact versions or PEP 440 specifiers) against what is installed.
   - Reports declared-requirement conflicts among the installed distributions, the way C(pip check) does,
     in words (C(webex-bot 1.0.8 requires websockets==11.0.3, installed 14.2)).
-  - For named systemd units, tells whether the running main process started before a package of the
-    venv was installed or before the venv's path was switched to another release (a restart is pending).
+  - For the bot's systemd units, tells whether the running main process started before a package of the
+    venv was installed, before the venv's path was switched to another release, or before a file the unit
+    reads changed (a restart is pending); describes those files (mode, owner, checksum but for secrets).
   - Version and marker logic runs on the controller with the C(packaging) library; the target needs only
     C(python3).
   - Never changes anything.
+  - This module was C(botfleet.deploy.venv_facts) in 0.1.0, a name that said less than it reads; the old
+    name still works, with a deprecation warning, until 0.3.0.
 author: botfleet maintainers (@botfleet)
 options:
   path:
@@ -27,7 +31,6 @@ options:
       - A path that does not exist gives O(ignore:exists=false); a path that exists but is not a virtualenv fails.
     type: path
     required: true
-    version_added: 0.1.0
   packages:
     description:
       - Names of the packages to return in RV(packages). Empty returns every installed distribution.
@@ -35,21 +38,18 @@ options:
     type: list
     elements: str
     default: []
-    version_added: 0.1.0
   pins:
     description:
       - Pins to evaluate, a mapping of package name to a version (C(14.2), meaning C(==14.2)) or a
         PEP 440 specifier set (C(>=14,<15)).
     type: dict
     default: {}
-    version_added: 0.1.0
   units:
     description:
       - Names of systemd units whose main process runs from this virtualenv.
     type: list
     elements: str
     default: []
-    version_added: 0.1.0
   files:
     description:
       - Files the units read at start (environment file, unit file); one changed after a unit's process started
@@ -58,7 +58,6 @@ options:
     type: list
     elements: path
     default: []
-    version_added: 0.1.0
   secret_files:
     description:
       - Files whose content is secret (the bot's environment file with its token), a mapping of path to the SHA-1
@@ -68,7 +67,6 @@ options:
         says whether the content has the given SHA-1 instead.
     type: dict
     default: {}
-    version_added: 0.2.0
 attributes:
   check_mode:
     support: full
@@ -88,7 +86,7 @@ seealso:
 
 EXAMPLES = r"""
 - name: Read the versions of the packages that matter
-  botfleet.deploy.venv_facts:
+  botfleet.deploy.bot_facts:
     path: /opt/botfleet/barnacles/current/venv
     packages: [webex_bot, websockets]
     pins:
@@ -263,13 +261,13 @@ files:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.botfleet.deploy.plugins.module_utils.specs import venv_facts_spec
+from ansible_collections.botfleet.deploy.plugins.module_utils.specs import bot_facts_spec
 from ansible_collections.botfleet.deploy.plugins.module_utils.validate import absolute_path_problem, control_problem
 from ansible_collections.botfleet.deploy.plugins.module_utils.venv import VenvError, gather
 
 
 def main():
-    module = AnsibleModule(argument_spec=venv_facts_spec(), supports_check_mode=True)
+    module = AnsibleModule(argument_spec=bot_facts_spec(), supports_check_mode=True)
     params = module.params
     secret_files = params["secret_files"] or {}
     problem = control_problem(params["path"], "path") or next(
