@@ -14,12 +14,13 @@ pytestmark = pytest.mark.slow
 
 
 def render_unit(tmp_path, **variables):
-    """The text of roles/bot/templates/bot.service.j2 with the role's defaults and ``variables``."""
+    """The text of roles/bot/templates/bot.service.j2 with the role's defaults (its layout's too) and ``variables``."""
     (tmp_path / "vars.json").write_text(json.dumps(variables), encoding="utf-8")
     (tmp_path / "play.yml").write_text(
         "- hosts: localhost\n"
         "  gather_facts: false\n"
         "  tasks:\n"
+        f"    - ansible.builtin.include_vars: {REPO}/roles/layout/defaults/main.yml\n"
         f"    - ansible.builtin.include_vars: {REPO}/roles/bot/defaults/main.yml\n"
         "    - ansible.builtin.debug:\n"
         f"        msg: \"{{{{ lookup('ansible.builtin.template', '{REPO}/roles/bot/templates/bot.service.j2') }}}}\"\n",
