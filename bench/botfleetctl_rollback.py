@@ -27,7 +27,7 @@ import argparse
 import sys
 import time
 
-from common import REPO, median, on_vm, playbook, report
+from common import REPO, fmt_rounds, median, on_vm, playbook, report
 from rollback_vs_story import Prober, answers_after, botfleet_rounds, floor, story_rounds, toodles_releases
 
 VM = "botfleet-lab-vm1"
@@ -78,18 +78,15 @@ def main():
     until, took, floors = ctl_rounds(args.rounds, old, new)
     story = story_rounds(args.rounds, "wheelhouse")
 
-    def fmt(values):
-        return f"{median(values):6.2f}s  ({' '.join(f'{v:.2f}' for v in values)})"
-
     base, story_median = median(floors), median(story)
     lines = [
         f"rollback of one bot until it answers on the old versions, median of {args.rounds}:",
-        f"  botfleetctl rollback (on the VM)                   {fmt(until)}",
-        f"    botfleetctl's own run (unit up, stable 2 s)      {fmt(took)}",
-        f"  rollback.yml                                       {fmt(playbook_until)}",
-        f"    rollback.yml to its end, gate included           {fmt(playbook_total)}",
-        f"  story: pip install old (wheelhouse) + restart      {fmt(story)}",
-        f"  floor: systemctl restart, already switched         {fmt(floors)}",
+        f"  botfleetctl rollback (on the VM)                   {fmt_rounds(until)}",
+        f"    botfleetctl's own run (unit up, stable 2 s)      {fmt_rounds(took)}",
+        f"  rollback.yml                                       {fmt_rounds(playbook_until)}",
+        f"    rollback.yml to its end, gate included           {fmt_rounds(playbook_total)}",
+        f"  story: pip install old (wheelhouse) + restart      {fmt_rounds(story)}",
+        f"  floor: systemctl restart, already switched         {fmt_rounds(floors)}",
         f"  botfleetctl - floor = {median(until) - base:+.2f}s "
         f"({'meets' if median(until) - base <= 0.3 else 'MISSES'} the goal of <= +0.3 s)",
         f"  botfleetctl / story = {median(until) / story_median:.2f} "

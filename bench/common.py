@@ -104,6 +104,11 @@ def median(values):
     return statistics.median(values)
 
 
+def fmt_rounds(values):
+    """The median of timed rounds, then each round: ``  4.74s  (4.70 4.74 5.01)``."""
+    return f"{median(values):6.2f}s  ({' '.join(f'{v:.2f}' for v in values)})"
+
+
 def report(name, data, lines):
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / f"{name}.json").write_text(json.dumps(data, indent=2) + "\n")

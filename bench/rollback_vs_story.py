@@ -32,7 +32,7 @@ import sys
 import threading
 import time
 
-from common import REPO, median, on_vm, playbook, profile_times, report, run
+from common import REPO, fmt_rounds, median, on_vm, playbook, profile_times, report, run
 
 sys.path.insert(0, str(REPO / ".collections"))
 from ansible_collections.botfleet.deploy.plugins.module_utils.webex_client import WebexClient
@@ -206,19 +206,16 @@ def main():
     sources = ("wheelhouse", "PyPI") if args.pypi else ("wheelhouse",)
     stories = {source: story_rounds(args.rounds, source) for source in sources}
 
-    def fmt(values):
-        return f"{median(values):6.2f}s  ({' '.join(f'{v:.2f}' for v in values)})"
-
     ours, base = median(until), median(floors)
     lines = [
         f"rollback of one bot until it answers on the old versions (ssh, deploy + sudo), median of {args.rounds}:",
-        f"  rollback.yml                                        {fmt(until)}",
-        f"    rollback.yml to its end, gate included (stable 10s) {fmt(total)}",
+        f"  rollback.yml                                        {fmt_rounds(until)}",
+        f"    rollback.yml to its end, gate included (stable 10s) {fmt_rounds(total)}",
     ]
     for source, story in stories.items():
-        lines.append(f"  story: pip install old ({source:10s}) + restart   {fmt(story)}")
+        lines.append(f"  story: pip install old ({source:10s}) + restart   {fmt_rounds(story)}")
     lines += [
-        f"  floor: systemctl restart, already switched          {fmt(floors)}",
+        f"  floor: systemctl restart, already switched          {fmt_rounds(floors)}",
         f"  rollback.yml / story ({sources[0]}) = {ours / median(stories[sources[0]]):.2f} "
         f"({'meets' if ours <= median(stories[sources[0]]) else 'MISSES'} the goal of <= 1)",
         f"  rollback.yml - floor = {ours - base:+.2f}s "

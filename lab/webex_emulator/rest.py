@@ -13,7 +13,7 @@ from aiohttp import web
 
 from . import ids
 from .store import Identity, Message, Room
-from .web import ApiError, base_url, emulator, identity, json_object, max_param, ok, optional_str
+from .web import ApiError, base_url, emulator, identity, json_object, max_param, ok, optional_str, required_str
 
 routes = web.RouteTableDef()
 
@@ -218,9 +218,7 @@ async def rooms_list(request: web.Request) -> web.Response:
 async def rooms_create(request: web.Request) -> web.Response:
     emu = emulator(request)
     body = await json_object(request)
-    title = optional_str(body, "title")
-    if not title:
-        raise ApiError(400, "title is required.")
+    title = required_str(body, "title")
     room = emu.store.create_room(title, identity(request))
     return ok(room_json(request, room, identity(request)))
 
@@ -261,9 +259,7 @@ async def memberships_list(request: web.Request) -> web.Response:
 async def memberships_create(request: web.Request) -> web.Response:
     emu = emulator(request)
     body = await json_object(request)
-    room_id = optional_str(body, "roomId")
-    if not room_id:
-        raise ApiError(400, "roomId is required.")
+    room_id = required_str(body, "roomId")
     room = emu.store.visible_room(room_id, identity(request))
     person = find_person(request, optional_str(body, "personId"), optional_str(body, "personEmail"))
     emu.store.add_member(room, person)

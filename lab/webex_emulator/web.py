@@ -91,6 +91,14 @@ def optional_str(body: dict[str, Any], key: str) -> str | None:
     return value
 
 
+def required_str(body: dict[str, Any], key: str) -> str:
+    """A non-empty string field of a request body, as Webex requires it (400 otherwise)."""
+    value = optional_str(body, key)
+    if not value:
+        raise ApiError(400, f"{key} is required.")
+    return value
+
+
 def max_param(request: web.Request, default: int = 100, limit: int = 1000) -> int:
     raw = request.query.get("max", str(default))
     try:

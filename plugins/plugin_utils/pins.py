@@ -107,6 +107,15 @@ def parse_pins(pins):
     return parsed
 
 
+def requirement_problem(text):
+    """Why ``text`` is not a PEP 508 requirement, or None when it is one."""
+    try:
+        Requirement(text)
+    except InvalidRequirement as exc:
+        return str(exc)
+    return None
+
+
 def parse_requirements(lines):
     """Validate extra requirement lines (PEP 508); return them unchanged, stripped."""
     result = []
@@ -114,10 +123,9 @@ def parse_requirements(lines):
         text = str(line).strip()
         if not text:
             continue
-        try:
-            Requirement(text)
-        except InvalidRequirement as exc:
-            raise PinError(f"requirement {text!r} is not a valid PEP 508 requirement: {exc}") from exc
+        problem = requirement_problem(text)
+        if problem:
+            raise PinError(f"requirement {text!r} is not a valid PEP 508 requirement: {problem}")
         result.append(text)
     return result
 

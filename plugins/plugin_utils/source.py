@@ -24,6 +24,8 @@ import tarfile
 import tempfile
 import time
 
+from ansible_collections.botfleet.deploy.plugins.plugin_utils.pins import requirement_problem
+
 GIT_TIMEOUT = 300
 SOURCE_KEYS = ("repo", "version", "dir", "untracked")
 # What a Python project's pyproject.toml must hold for botfleet_source_install.
@@ -298,9 +300,6 @@ def requirement_lines(text, path):
 
     A lock cannot hold options (``-r``, ``-e``, ``--index-url``): such a line is refused by name.
     """
-    # Imported here: ansible-core depends on packaging, and the controller's plugins only run there.
-    from packaging.requirements import InvalidRequirement, Requirement
-
     lines = []
     for number, raw in enumerate(text.splitlines(), 1):
         line = raw.split(" #", 1)[0].strip()
@@ -311,10 +310,9 @@ def requirement_lines(text, path):
                 f"{path} line {number} ({line[:60]!r}) is an option; botfleet locks requirements only: "
                 "list packages, and give indexes through botfleet_index_url or botfleet_wheelhouse"
             )
-        try:
-            Requirement(line)
-        except InvalidRequirement as exc:
-            raise SourceError(f"{path} line {number} ({line[:60]!r}) is not a requirement: {exc}") from exc
+        problem = requirement_problem(line)
+        if problem:
+            raise SourceError(f"{path} line {number} ({line[:60]!r}) is not a requirement: {problem}")
         lines.append(line)
     return lines
 
