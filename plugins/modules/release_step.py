@@ -166,7 +166,8 @@ canary_id:
   returned: with O(phase=stage)
   type: str
 current_versions:
-  description: The versions of the current release's lock, for the diff and RV(botfleet.deploy.release#module:lock_changes).
+  description: >-
+    The versions of the current release's lock, for the diff and RV(botfleet.deploy.release#module:lock_changes).
   returned: with O(phase=stage)
   type: dict
 current_source:

@@ -130,11 +130,22 @@ def test_a_build_runs_its_phases_as_release_step_with_the_protocol_options(locke
 
 
 def test_a_refused_build_is_discarded_by_release_step(locked):
-    facts = {"distributions": {"toydep": {"name": "toydep", "version": "1.0", "requires": []}}, "marker_environment": {}}
+    facts = {
+        "distributions": {"toydep": {"name": "toydep", "version": "1.0", "requires": []}},
+        "marker_environment": {},
+    }
     answers = {
         "inspect": {"interpreter": INTERPRETER},
-        "stage": {"exists": False, "release_id": "a" * 12, "staged": STAGING, "facts": facts, "venv_id": "a" * 12,
-                  "canary_id": "a" * 12, "current_versions": None, "current_source": None},
+        "stage": {
+            "exists": False,
+            "release_id": "a" * 12,
+            "staged": STAGING,
+            "facts": facts,
+            "venv_id": "a" * 12,
+            "canary_id": "a" * 12,
+            "current_versions": None,
+            "current_source": None,
+        },
         "discard": {},
     }
     action = Action({"bot": "barnacles", "pins": {"toydep": "2.0"}}, answers)
@@ -147,8 +158,9 @@ def test_a_refused_build_is_discarded_by_release_step(locked):
 def test_activating_pins_switches_release_to_the_id_their_build_got(locked):
     release_id = compute_release_id(LOCK, INTERPRETER, {"x.env": "A=1\n"})
     answers = {"inspect": {"interpreter": INTERPRETER}, "active": {"changed": True, "release_id": release_id}}
-    action = Action({"bot": "barnacles", "state": "active", "pins": {"toydep": "2.0"}, "config": {"x.env": "A=1\n"}},
-                    answers)
+    action = Action(
+        {"bot": "barnacles", "state": "active", "pins": {"toydep": "2.0"}, "config": {"x.env": "A=1\n"}}, answers
+    )
     result = action.run(task_vars={})
     assert result.get("failed") is not True, result.get("msg")
     assert [name for name, _args in action.calls] == ["botfleet.deploy.release_step", "botfleet.deploy.release"]
@@ -178,8 +190,13 @@ def test_a_task_that_names_release_step_is_refused_and_nothing_runs(run_module, 
     root = tmp_path / "opt"
     result = run_module(
         "botfleet.deploy.release_step",
-        {"bot": "barnacles", "phase": "discard", "root": str(root), "state_dir": str(tmp_path / "state"),
-         "staged": str(root / "barnacles" / "releases" / ".staging-x")},
+        {
+            "bot": "barnacles",
+            "phase": "discard",
+            "root": str(root),
+            "state_dir": str(tmp_path / "state"),
+            "staged": str(root / "barnacles" / "releases" / ".staging-x"),
+        },
     )
     assert result["failed"] is True
     assert "internal to botfleet.deploy.release" in result["msg"] and "nothing ran" in result["msg"]
