@@ -1,6 +1,10 @@
 # Copyright: botfleet contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""release: validate and lock on the controller; build the lock aside, check it with packaging, commit or discard."""
+"""release: validate and lock on the controller; build the lock aside, check it with packaging, commit or discard.
+
+The build's phases run as the internal module release_step, so that its protocol options (phase, lock,
+staged, accepted) are no options of release and stay out of its documentation.
+"""
 
 from __future__ import annotations
 
@@ -10,8 +14,13 @@ from ansible_collections.botfleet.deploy.plugins.module_utils.lock import (
     lock_versions,
     versions_text,
 )
+from ansible_collections.botfleet.deploy.plugins.module_utils.release import (
+    ReleaseError,
+    compute_release_id,
+    source_identity,
+)
 from ansible_collections.botfleet.deploy.plugins.module_utils.scrub import Scrubber, record_secrets
-from ansible_collections.botfleet.deploy.plugins.module_utils.specs import release_spec
+from ansible_collections.botfleet.deploy.plugins.module_utils.specs import release_spec, release_step_spec
 from ansible_collections.botfleet.deploy.plugins.plugin_utils.action import BotfleetAction, ModuleFailed
 from ansible_collections.botfleet.deploy.plugins.plugin_utils.lock import LockFailed, resolve_lock, restrict_hashes
 from ansible_collections.botfleet.deploy.plugins.plugin_utils.pins import (
@@ -38,14 +47,30 @@ from ansible_collections.botfleet.deploy.plugins.plugin_utils.source import (
 )
 
 MODULE = "botfleet.deploy.release"
+# The build's phases (module_utils/release_manager.py), run by this action only.
+STEP = "botfleet.deploy.release_step"
+STEP_OPTIONS = frozenset(release_step_spec())
+# What release took before its phases became release_step's; a task that still sets one is told why it fails.
+PROTOCOL = ("_phase", "_lock", "_staged", "_accepted", *(name for name in STEP_OPTIONS if name not in release_spec()))
+
+
+def step_args(module_args, phase, **protocol):
+    """release_step's arguments: what a build needs of the task's (release_build_spec) and the phase's own."""
+    return dict({key: value for key, value in module_args.items() if key in STEP_OPTIONS}, phase=phase, **protocol)
 
 
 class ActionModule(BotfleetAction):
     def run(self, tmp=None, task_vars=None):
         result = super().run(tmp, task_vars)
+        internal = sorted(name for name in self._task.args if name in PROTOCOL)
+        if internal:
+            return dict(
+                result,
+                failed=True,
+                msg=f"{', '.join(internal)}: not options of {MODULE}; a build's phases are internal to its action, "
+                f"which runs {STEP} itself",
+            )
         args = self.validated_args(release_spec())
-        if any(args.get(hidden) for hidden in ("_phase", "_staged", "_accepted", "_lock")):
-            return dict(result, failed=True, msg="options starting with _ are internal to the release action")
         source = dict(args.get("source") or {})
         try:
             pins = parse_pins(args["pins"])
@@ -80,13 +105,17 @@ class ActionModule(BotfleetAction):
         )
         if source:
             module_args["source"] = source
+        if args["state"] == "active" and not args.get("release_id") and not (pins or requirements):
+            return dict(result, failed=True, msg="state=active needs pins (and requirements) or a release_id")
         try:
-            if args["state"] == "built" or (args["state"] == "active" and not args.get("release_id")):
-                lock = self._lock(module_args, pins, requirements, allowed, hashes, task_vars)
-                module_args["_lock"] = format_lock(lock)
             if args["state"] == "built":
+                lock, _interpreter = self._lock(module_args, pins, requirements, allowed, hashes, task_vars)
                 result.update(self._build(module_args, pins, allowed, lock, task_vars))
             else:
+                if args["state"] == "active" and not args.get("release_id"):
+                    # The release of these pins: the content address of their lock on this host's interpreter.
+                    lock, interpreter = self._lock(module_args, pins, requirements, allowed, hashes, task_vars)
+                    module_args["release_id"] = self._release_id(module_args, lock, interpreter)
                 result.update(self.run_module(MODULE, module_args, task_vars))
             if args["state"] == "pruned":
                 result.update(self._prune_controller(args["source_cache_days"]))
@@ -96,9 +125,19 @@ class ActionModule(BotfleetAction):
                 changed=False,
                 msg=f"release of {args['bot']} refused, nothing was built and nothing was switched: {exc}",
             )
+        except ReleaseError as exc:
+            result.update(failed=True, changed=False, msg=str(exc))
         except ModuleFailed as exc:
             result.update(exc.result)
         return Scrubber(record_secrets(redact))(result)
+
+    @staticmethod
+    def _release_id(module_args, lock, interpreter):
+        """The id the build of this lock gets (release_step's stage phase computes the same)."""
+        source_id, installed = source_identity(module_args.get("source"))
+        return compute_release_id(
+            lock, interpreter, module_args["config"], module_args["allow_sdists"], source_id, installed
+        )
 
     def _prune_controller(self, days):
         """The controller's side of a prune: exported trees and mirrors no run used for ``days`` days."""
@@ -110,8 +149,10 @@ class ActionModule(BotfleetAction):
         return {"removed_source_cache": removed, "changed": bool(removed)} if removed else {}
 
     def _lock(self, module_args, pins, requirements, allowed, hashes, task_vars):
-        """Resolve the release's lock on the controller, for the target interpreter's version and platform."""
-        inspected = self.run_module(MODULE, dict(module_args, _phase="inspect"), task_vars)
+        """Resolve the release's lock on the controller, for the target interpreter's version and platform.
+
+        Returns the lock and that interpreter (as release_step's inspect phase reports it)."""
+        inspected = self.run_module(STEP, step_args(module_args, "inspect"), task_vars)
         sources = {
             "offline": module_args["offline"],
             # The controller's copy of the wheelhouse the target installs from (find_links on the target).
@@ -120,15 +161,16 @@ class ActionModule(BotfleetAction):
             "extra_index_urls": module_args["extra_index_urls"],
         }
         lock = resolve_lock(pins, requirements, allowed, inspected["interpreter"], sources, module_args["allow_sdists"])
-        return restrict_hashes(lock, hashes)
+        return restrict_hashes(lock, hashes), inspected["interpreter"]
 
     def _build(self, module_args, pins, allowed, lock, task_vars):
-        staged = self.run_module(MODULE, dict(module_args, _phase="stage"), task_vars)
+        lock_text = format_lock(lock)
+        staged = self.run_module(STEP, step_args(module_args, "stage", lock=lock_text), task_vars)
         before = staged.pop("current_versions", None)
         before_source = staged.pop("current_source", None)
         after_source = module_args.get("source")
         after = lock_versions(lock)
-        staged.update(lock=module_args["_lock"], lock_changes=lock_changes(before or {}, after))
+        staged.update(lock=lock_text, lock_changes=lock_changes(before or {}, after))
         if before_source or after_source:
             staged["commit_range"] = commit_range(before_source, after_source)
         if self._task.diff and before is not None and (before != after or before_source != after_source):
@@ -142,9 +184,10 @@ class ActionModule(BotfleetAction):
             return staged
         facts = staged.pop("facts")
         problems, accepted = self._check(facts, pins, allowed, after)
-        base = dict(module_args, release_id=staged["release_id"], _staged=staged.pop("staged"))
+        base = dict(module_args, release_id=staged["release_id"])
+        protocol = {"lock": lock_text, "staged": staged.pop("staged")}
         if problems:
-            self.run_module(MODULE, dict(base, _phase="discard"), task_vars)
+            self.run_module(STEP, step_args(base, "discard", **protocol), task_vars)
             staged.update(
                 failed=True,
                 changed=False,
@@ -152,7 +195,7 @@ class ActionModule(BotfleetAction):
                 + ". ".join(problems),
             )
             return staged
-        committed = self.run_module(MODULE, dict(base, _phase="commit", _accepted=accepted), task_vars)
+        committed = self.run_module(STEP, step_args(base, "commit", accepted=accepted, **protocol), task_vars)
         committed.update(
             lock=staged["lock"],
             lock_changes=staged["lock_changes"],

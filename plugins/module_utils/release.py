@@ -99,6 +99,27 @@ def check_config_names(config):
             raise ReleaseError(f"config file {name} must be given as text, not as a {type(text).__name__}")
 
 
+def checked_source(source):
+    """The bot's code (the release option source), checked, or None for a release of packages only."""
+    if not source:
+        return None
+    missing = [key for key in ("id", "archive", "sha256", "kind") if not source.get(key)]
+    if source.get("install") and not (source.get("project") or {}).get("name"):
+        missing.append("project")
+    if missing:
+        raise ReleaseError(
+            f"source lacks {', '.join(missing)}; give what the botfleet.deploy.source lookup returns, "
+            "with archive set to the archive's path on this host"
+        )
+    return source
+
+
+def source_identity(source):
+    """(id, installed) of the bot's code as the release id covers it: (None, False) without code."""
+    source = checked_source(source)
+    return (source["id"], bool(source.get("install"))) if source else (None, False)
+
+
 def _digest(document):
     return hashlib.sha256(json.dumps(document, sort_keys=True, separators=(",", ":")).encode("utf-8")).hexdigest()
 

@@ -1,6 +1,6 @@
 # Copyright: botfleet contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The release module's work on the target, one method per state.
+"""The work of the release module on the target, one method per state, and of release_step, one per phase.
 
 Building is split in phases so that the controller can check the staged venv
 with the real ``packaging`` library before it becomes a release:
@@ -10,8 +10,9 @@ with the real ``packaging`` library before it becomes a release:
     commit  move the staging directory into place as releases/<id>
     discard remove the staging directory (the controller refused it)
 
-The action plugin drives these phases through the hidden ``_phase`` option and passes the lock
-it resolved through ``_lock``; the release id is the lock's content address.
+The release action plugin runs each phase as the internal module release_step (option ``phase``)
+and passes the lock it resolved as ``lock``; the release id is the lock's content address. The
+release module itself takes only the public options: a build never runs through it.
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ from ansible_collections.botfleet.deploy.plugins.module_utils.release import (
     ReleaseStore,
     check_config_names,
     check_release_id,
+    checked_source,
     clone_venv,
     compute_canary_id,
     compute_release_id,
@@ -56,6 +58,7 @@ from ansible_collections.botfleet.deploy.plugins.module_utils.release import (
     read_text,
     smoke_test,
     source_archives_to_prune,
+    source_identity,
     unpack_source,
     verify_unit,
     write_json_atomic,
@@ -78,6 +81,8 @@ class ReleaseManager:
         self.module = module
         self.params = module.params
         for option in ("root", "state_dir", "unit_dir"):
+            if option not in self.params:
+                continue  # release_step installs no unit
             problem = absolute_path_problem(self.params[option], option)
             if problem is not None:
                 module.fail_json(msg=problem, changed=False)
@@ -94,12 +99,7 @@ class ReleaseManager:
         self.result = {"changed": False, "bot": self.params["bot"]}
 
     def run(self):
-        if self.params["_phase"] == "inspect":
-            try:
-                self.result["interpreter"] = self.interpreter()
-            except ReleaseError as exc:
-                self.module.fail_json(msg=str(exc), **self.result)
-            return self.result
+        """The release module: one state."""
         try:
             handler = {
                 "built": self.built,
@@ -111,6 +111,20 @@ class ReleaseManager:
             handler()
         except ReleaseError as exc:
             self.module.fail_json(msg=self.scrub(str(exc)), **self.scrub(self.result))
+        return self.finish()
+
+    def run_step(self):
+        """The release_step module: one phase of a build, as the release action drives it."""
+        try:
+            if self.params["phase"] == "inspect":
+                self.result["interpreter"] = self.interpreter()
+                return self.result
+            {"stage": self.stage, "commit": self.commit, "discard": self.discard}[self.params["phase"]]()
+        except ReleaseError as exc:
+            self.module.fail_json(msg=self.scrub(str(exc)), **self.scrub(self.result))
+        return self.finish()
+
+    def finish(self):
         self.result.setdefault("current_id", self.store.current())
         try:
             self.result["canary"] = self.store.read_state().get("canary")
@@ -130,56 +144,34 @@ class ReleaseManager:
         return interpreter_info(self.module.run_command, python)
 
     def lock_entries(self):
-        """The lock the controller resolved for this release (hidden option _lock), parsed."""
-        if not self.params["_lock"]:
+        """The lock the controller resolved for this release (release_step's option lock), parsed."""
+        if not self.params["lock"]:
             raise ReleaseError(
                 "no lock was given: the release action resolves the pins into a lock on the controller; "
-                "run botfleet.deploy.release as a task, not its module alone"
+                "run botfleet.deploy.release as a task, not release_step alone"
             )
         try:
-            return parse_lock(self.params["_lock"])
+            return parse_lock(self.params["lock"])
         except LockError as exc:
             raise ReleaseError(str(exc)) from exc
 
     def target_id(self):
-        """The release id named by release_id, or the content address of the lock of the given pins and config."""
-        if self.params["release_id"]:
-            check_release_id(self.params["release_id"])
-            return self.params["release_id"]
-        if not self.params["pins"] and not self.params["requirements"]:
+        """The release id named by release_id; the action computes it from the pins' lock when a task gives pins."""
+        if not self.params["release_id"]:
             raise ReleaseError("give pins (and requirements) or a release_id")
-        return compute_release_id(
-            self.lock_entries(),
-            self.interpreter(),
-            self.params["config"],
-            self.params["allow_sdists"],
-            self.source_id(),
-            self.installs_source(),
-        )
+        check_release_id(self.params["release_id"])
+        return self.params["release_id"]
 
     def source(self):
         """The bot's code (option source), checked, or None for a release of packages only."""
-        source = self.params["source"]
-        if not source:
-            return None
-        missing = [key for key in ("id", "archive", "sha256", "kind") if not source.get(key)]
-        if source.get("install") and not (source.get("project") or {}).get("name"):
-            missing.append("project")
-        if missing:
-            raise ReleaseError(
-                f"source lacks {', '.join(missing)}; give what the botfleet.deploy.source lookup returns, "
-                "with archive set to the archive's path on this host"
-            )
-        return source
+        return checked_source(self.params["source"])
 
     def source_id(self):
-        source = self.source()
-        return source["id"] if source else None
+        return source_identity(self.params["source"])[0]
 
     def installs_source(self):
         """Whether the bot's code is installed into the venv (botfleet_source_install), not only run from app/."""
-        source = self.source()
-        return bool(source and source.get("install"))
+        return source_identity(self.params["source"])[1]
 
     def venv_id(self, lock, python):
         return compute_venv_id(
@@ -246,13 +238,10 @@ class ReleaseManager:
     # -- states -------------------------------------------------------------------------------------------------
 
     def built(self):
-        phase = self.params["_phase"] or "stage"
-        if phase == "stage":
-            self.stage()
-        elif phase == "commit":
-            self.commit()
-        else:
-            self.discard()
+        raise ReleaseError(
+            "state=built runs through the release action (which resolves the lock and checks the build on the "
+            "controller): run botfleet.deploy.release as a task"
+        )
 
     def stage(self):
         interpreter = self.interpreter()
@@ -398,7 +387,7 @@ class ReleaseManager:
             "pins": self.params["pins"],
             "requirements": self.params["requirements"],
             "allow_conflicts": self.params["allow_conflicts"],
-            "accepted_conflicts": self.params["_accepted"],
+            "accepted_conflicts": self.params["accepted"],
             "python": {
                 "version": facts["python"]["version"],
                 "implementation": facts["python"]["implementation"],
@@ -432,7 +421,7 @@ class ReleaseManager:
         self.result["changed"] = False
 
     def staged_path(self):
-        staged = self.params["_staged"] or ""
+        staged = self.params["staged"] or ""
         parent = os.path.realpath(os.path.dirname(staged))
         if parent != os.path.realpath(self.store.releases_dir) or not os.path.basename(staged).startswith(".staging-"):
             raise ReleaseError(f"{staged!r} is not a staging directory of {self.store.bot}")

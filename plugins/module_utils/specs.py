@@ -58,37 +58,51 @@ def venv_pins_spec():
     return spec
 
 
-def release_spec():
+def release_build_spec():
+    """What a build needs, shared by release and its internal step module release_step."""
     spec = {
         **bot_state_spec(),
-        "state": {"type": "str", "default": "built", "choices": list(STATES)},
         "root": {"type": "path", "default": "/opt/botfleet"},
         "pins": {"type": "dict", "default": {}},
         "python": {"type": "str", "default": "python3"},
         "release_id": {"type": "str"},
         "smoke_imports": {"type": "list", "elements": "str", "default": []},
-        "keep": {"type": "int", "default": 5},
         "lock_timeout": {"type": "int", "default": 300},
-        "record": {"type": "dict"},
         "config": {"type": "dict", "default": {}},
-        "unit_dir": {"type": "path", "default": "/etc/systemd/system"},
         "redact": {"type": "list", "elements": "str", "default": [], "no_log": True},
         "state_group": {"type": "str", "default": "botfleet"},
         "allow_sdists": {"type": "list", "elements": "str", "default": []},
-        "controller_find_links": {"type": "list", "elements": "str", "default": []},
         "build_user": {"type": "str", "default": "botfleet-build"},
         "source": {"type": "dict"},
-        "restart": {"type": "bool", "default": False},
-        "source_cache_days": {"type": "int", "default": 30},
-        # Hidden: the action plugin drives the build phases (see module_utils/release_manager.py).
-        "_phase": {"type": "str", "choices": list(PHASES)},
-        "_lock": {"type": "str"},
-        "_staged": {"type": "path"},
-        "_accepted": {"type": "list", "elements": "dict", "default": []},
     }
     spec.update(pins_extras_spec())
     spec.update(installer_spec())
     return spec
+
+
+def release_spec():
+    """The public options of release; the build's phases are release_step's (release_step_spec)."""
+    return {
+        **release_build_spec(),
+        "state": {"type": "str", "default": "built", "choices": list(STATES)},
+        "keep": {"type": "int", "default": 5},
+        "record": {"type": "dict"},
+        "unit_dir": {"type": "path", "default": "/etc/systemd/system"},
+        "controller_find_links": {"type": "list", "elements": "str", "default": []},
+        "restart": {"type": "bool", "default": False},
+        "source_cache_days": {"type": "int", "default": 30},
+    }
+
+
+def release_step_spec():
+    """The controller/target protocol of a build (module_utils/release_manager.py), run by release's action."""
+    return {
+        **release_build_spec(),
+        "phase": {"type": "str", "required": True, "choices": list(PHASES)},
+        "lock": {"type": "str"},
+        "staged": {"type": "path"},
+        "accepted": {"type": "list", "elements": "dict", "default": []},
+    }
 
 
 def unit_health_spec():

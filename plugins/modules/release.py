@@ -220,29 +220,6 @@ options:
     type: int
     default: 300
     version_added: 0.1.0
-  _phase:
-    description:
-      - Internal, set by the action plugin to drive a build (inspect, stage, commit, discard); tasks must not set it.
-    type: str
-    choices: [inspect, stage, commit, discard]
-    version_added: 0.1.0
-  _lock:
-    description:
-      - Internal, set by the action plugin; the lock it resolved for the release.
-    type: str
-    version_added: 0.2.0
-  _staged:
-    description:
-      - Internal, set by the action plugin; the staging directory of a build.
-    type: path
-    version_added: 0.1.0
-  _accepted:
-    description:
-      - Internal, set by the action plugin; the declared-requirement conflicts accepted for a build.
-    type: list
-    elements: dict
-    default: []
-    version_added: 0.1.0
 attributes:
   check_mode:
     support: full
@@ -256,7 +233,8 @@ attributes:
     support: full
     description: >-
       Validation, the lock's resolution and the checks of a staged release run in an action plugin on the
-      controller.
+      controller, which runs each phase of a build on the target as the internal module
+      M(botfleet.deploy.release_step).
 requirements:
   - uv on the controller (next to the Python that runs Ansible, or on E(PATH)), to resolve the lock.
 notes:

@@ -175,7 +175,7 @@ def test_prune_keeps_current_and_previous(release):
         ({"state": "built"}, "state=built needs pins"),
         ({"state": "active", "release_id": "../../x"}, "is not a release id"),
         ({"state": "pruned", "keep": 0}, "keep at least 1"),
-        ({"state": "built", "pins": {"backoff": "2.2.1"}, "_phase": "commit"}, "internal to the release action"),
+        ({"state": "built", "pins": {"backoff": "2.2.1"}, "_phase": "commit"}, "_phase: not options of"),
     ],
 )
 def test_bad_input_is_refused_before_anything_changes(release, args, fragment):
