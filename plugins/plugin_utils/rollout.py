@@ -70,7 +70,9 @@ def rollout_batches(batches, count):
     """
     sizes = list(batches) if isinstance(batches, (list, tuple)) else [batches]
     if not sizes:
-        raise BatchError("botfleet_rollout_batches is empty; give at least one batch size, for example [1, '50%', '100%']")
+        raise BatchError(
+            "botfleet_rollout_batches is empty; give at least one batch size, for example [1, '50%', '100%']"
+        )
     wanted = [_batch_size(size, count) for size in sizes]
     left, cut, index = count, [], 0
     while left > 0:
@@ -107,9 +109,7 @@ def rollout_start_line(check, soak, limit=None):
     """
     canaries = check.get("canaries") or {}
     if check.get("ok"):
-        return (
-            f"canary {', '.join(canaries.values())} passed venv {', '.join(canaries.keys())} and has soaked {soak}"
-        )
+        return f"canary {', '.join(canaries.values())} passed venv {', '.join(canaries.keys())} and has soaked {soak}"
     hint = f" (is the canary within --limit {limit}?)" if limit is not None and not canaries else ""
     return f"rollout refused: {check.get('reason')}{hint}"
 
@@ -134,7 +134,9 @@ def rollout_unreached(hostvars, batch, hosts_all, hosts):
     batch without counting it as failed. Returns {lost, stop}; ``stop`` is empty when none was lost.
     """
     lost = [bot for bot in hosts_all if bot not in hosts]
-    lost += [bot for bot in batch if (hostvars[bot].get("__botfleet_lease") or {}).get("unreachable") and bot not in lost]
+    lost += [
+        bot for bot in batch if (hostvars[bot].get("__botfleet_lease") or {}).get("unreachable") and bot not in lost
+    ]
     if not lost:
         return {"lost": [], "stop": ""}
     reason = rollout_stop_reason({}, lost, _rollout_info(hostvars, lost))

@@ -19,7 +19,10 @@ FAILURE = (
     ("bot", "line"),
     [
         ({"activation": SWITCHED}, f"money_ball on lab-vm1: release {'b' * 12} (switched from {'a' * 12})"),
-        ({"activation": SWITCHED, "check_mode": True}, f"money_ball on lab-vm1: release {'b' * 12} (would switch from {'a' * 12})"),
+        (
+            {"activation": SWITCHED, "check_mode": True},
+            f"money_ball on lab-vm1: release {'b' * 12} (would switch from {'a' * 12})",
+        ),
         ({"activation": FIRST}, f"money_ball on lab-vm1: release {'b' * 12} (switched from nothing)"),
         ({"activation": UNCHANGED}, f"money_ball on lab-vm1: release {'b' * 12} (unchanged)"),
         ({"activation": UNCHANGED, "check_mode": True}, f"money_ball on lab-vm1: release {'b' * 12} (unchanged)"),

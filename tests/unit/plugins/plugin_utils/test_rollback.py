@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.botfleet.deploy.plugins.plugin_utils.rollback import failure_reason, rollback_line, rollback_outcome
+from ansible_collections.botfleet.deploy.plugins.plugin_utils.rollback import (
+    failure_reason,
+    rollback_line,
+    rollback_outcome,
+)
 
 SWITCHED = {
     "changed": True,
@@ -72,8 +76,12 @@ def test_the_failure_reason_names_the_failed_task_otherwise():
     assert failure_reason(None, None) == "a task: failed"
 
 
-ROLLED_BACK = {"ok": True, "outcome": f"rolled back from release {'b' * 12} to {'a' * 12}, which serves again",
-               "switched": True, "seconds": 3.14159}
+ROLLED_BACK = {
+    "ok": True,
+    "outcome": f"rolled back from release {'b' * 12} to {'a' * 12}, which serves again",
+    "switched": True,
+    "seconds": 3.14159,
+}
 
 
 @pytest.mark.parametrize(
@@ -86,8 +94,12 @@ ROLLED_BACK = {"ok": True, "outcome": f"rolled back from release {'b' * 12} to {
             f"toodles: would roll back from release {'b' * 12} to {'a' * 12}",
         ),
         (
-            {"ok": True, "outcome": "nothing was switched: it still serves the release it had", "switched": False,
-             "seconds": 0.4},
+            {
+                "ok": True,
+                "outcome": "nothing was switched: it still serves the release it had",
+                "switched": False,
+                "seconds": 0.4,
+            },
             False,
             "toodles: nothing was switched: it still serves the release it had",
         ),

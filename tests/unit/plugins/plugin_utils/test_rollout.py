@@ -110,8 +110,19 @@ def test_a_redeployed_bot_says_what_was_found():
         (["100%"], 3, [3]),
         ([5], 2, [2]),
     ],
-    ids=["default-5", "default-4", "one-bot", "empty", "small-percent", "scalar", "extra-var-string", "zero-rest",
-         "zero", "all", "larger-than-fleet"],
+    ids=[
+        "default-5",
+        "default-4",
+        "one-bot",
+        "empty",
+        "small-percent",
+        "scalar",
+        "extra-var-string",
+        "zero-rest",
+        "zero",
+        "all",
+        "larger-than-fleet",
+    ],
 )
 def test_the_batches_add_up_to_the_bots_as_serial_cuts_them(batches, count, sizes):
     assert rollout_batches(batches, count) == sizes
@@ -154,9 +165,12 @@ def test_a_missing_canary_asks_about_the_limit_only_under_one(limit, hint):
 
 
 def test_the_refusal_says_each_reason_once_then_the_unreachable_bots():
-    refused = rollout_refused(["rollout refused: x", "jarvis: preflight: bad pin", "rollout refused: x"], ["msoar", "toodles"])
+    refused = rollout_refused(
+        ["rollout refused: x", "jarvis: preflight: bad pin", "rollout refused: x"], ["msoar", "toodles"]
+    )
     assert refused == (
-        "rollout refused, nothing was changed: rollout refused: x; jarvis: preflight: bad pin; unreachable: msoar, toodles"
+        "rollout refused, nothing was changed: rollout refused: x; jarvis: preflight: bad pin; "
+        "unreachable: msoar, toodles"
     )
 
 
@@ -166,18 +180,29 @@ def test_nothing_refused_and_nobody_lost_lets_the_rollout_start():
 
 
 HOSTVARS = {
-    "jarvis": {"_botfleet_rollout_info": {"vm": "lab-vm2", "current": "a" * 12, "target": "b" * 12},
-               "__botfleet_lease": {"unreachable": True}, "_botfleet_failure": ""},
-    "msoar": {"_botfleet_rollout_info": {"vm": "lab-vm2", "current": "a" * 12, "target": "b" * 12},
-              "__botfleet_lease": {"changed": False}, "_botfleet_failure": "gate: probe: no reply from bot msoar",
-              "botfleet_rollback": {"outcome": f"rolled back from release {'b' * 12} to {'a' * 12}, which serves again"}},
-    "toodles": {"_botfleet_rollout_info": {"vm": "lab-vm1", "current": "a" * 12, "target": "b" * 12},
-                "__botfleet_lease": {"changed": False}, "_botfleet_failure": ""},
+    "jarvis": {
+        "_botfleet_rollout_info": {"vm": "lab-vm2", "current": "a" * 12, "target": "b" * 12},
+        "__botfleet_lease": {"unreachable": True},
+        "_botfleet_failure": "",
+    },
+    "msoar": {
+        "_botfleet_rollout_info": {"vm": "lab-vm2", "current": "a" * 12, "target": "b" * 12},
+        "__botfleet_lease": {"changed": False},
+        "_botfleet_failure": "gate: probe: no reply from bot msoar",
+        "botfleet_rollback": {"outcome": f"rolled back from release {'b' * 12} to {'a' * 12}, which serves again"},
+    },
+    "toodles": {
+        "_botfleet_rollout_info": {"vm": "lab-vm1", "current": "a" * 12, "target": "b" * 12},
+        "__botfleet_lease": {"changed": False},
+        "_botfleet_failure": "",
+    },
 }
 
 
 def test_a_bot_whose_lease_renewal_was_unreachable_stops_the_rollout_before_its_batch():
-    unreached = rollout_unreached(HOSTVARS, ["jarvis", "msoar"], ["toodles", "jarvis", "msoar"], ["toodles", "jarvis", "msoar"])
+    unreached = rollout_unreached(
+        HOSTVARS, ["jarvis", "msoar"], ["toodles", "jarvis", "msoar"], ["toodles", "jarvis", "msoar"]
+    )
     assert unreached["lost"] == ["jarvis"]
     assert unreached["stop"] == (
         f"rollout stopped before deploying jarvis, msoar: jarvis could not be reached (lab-vm2): it runs release "
