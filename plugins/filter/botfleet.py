@@ -12,14 +12,30 @@ from ansible_collections.botfleet.deploy.plugins.plugin_utils.adopt import adopt
 from ansible_collections.botfleet.deploy.plugins.plugin_utils.canary import canary_check, canary_line
 from ansible_collections.botfleet.deploy.plugins.plugin_utils.drift import deployment_drift
 from ansible_collections.botfleet.deploy.plugins.plugin_utils.gate import gate_verdict
+from ansible_collections.botfleet.deploy.plugins.plugin_utils.hosts import host_facts
 from ansible_collections.botfleet.deploy.plugins.plugin_utils.inputs import (
     env_problems,
     pin_problems,
     systemd_env_value,
 )
+from ansible_collections.botfleet.deploy.plugins.plugin_utils.provision import provision_line
 from ansible_collections.botfleet.deploy.plugins.plugin_utils.report import status_report
-from ansible_collections.botfleet.deploy.plugins.plugin_utils.rollback import failure_reason, rollback_outcome
-from ansible_collections.botfleet.deploy.plugins.plugin_utils.rollout import rollout_line, rollout_stop_reason
+from ansible_collections.botfleet.deploy.plugins.plugin_utils.rollback import (
+    failure_reason,
+    rollback_line,
+    rollback_outcome,
+)
+from ansible_collections.botfleet.deploy.plugins.plugin_utils.rollout import (
+    BatchError,
+    rollout_batch_stop,
+    rollout_batches,
+    rollout_line,
+    rollout_refused,
+    rollout_start_line,
+    rollout_stop_reason,
+    rollout_stopped_message,
+    rollout_unreached,
+)
 from ansible_collections.botfleet.deploy.plugins.plugin_utils.soak import SoakRuleError, soak_verdict
 from ansible_collections.botfleet.deploy.plugins.plugin_utils.status_page import status_html
 from ansible_collections.botfleet.deploy.plugins.plugin_utils.times import DurationError, duration_seconds
@@ -44,6 +60,13 @@ def _canary_line(info):
     try:
         return canary_line(info)
     except ValueError as exc:
+        raise AnsibleFilterError(str(exc)) from exc
+
+
+def _rollout_batches(batches, count):
+    try:
+        return rollout_batches(batches, int(count))
+    except BatchError as exc:
         raise AnsibleFilterError(str(exc)) from exc
 
 
@@ -94,6 +117,15 @@ class FilterModule:
             "failure_reason": failure_reason,
             "rollout_stop_reason": rollout_stop_reason,
             "rollout_line": rollout_line,
+            "rollout_batches": _rollout_batches,
+            "rollout_start_line": rollout_start_line,
+            "rollout_refused": rollout_refused,
+            "rollout_unreached": rollout_unreached,
+            "rollout_batch_stop": rollout_batch_stop,
+            "rollout_stopped_message": rollout_stopped_message,
+            "provision_line": provision_line,
+            "rollback_line": rollback_line,
+            "host_facts": host_facts,
             "unit_value_problems": unit_value_problems,
             "soak_verdict": _soak_verdict,
             "scrub": scrub,

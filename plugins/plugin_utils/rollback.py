@@ -53,3 +53,12 @@ def failure_reason(failed_result, failed_task, gate=None):
         return "gate: " + "; ".join(gate.get("reasons") or ["failed"])
     name = (failed_task or {}).get("name") if isinstance(failed_task, dict) else failed_task
     return f"{name or 'a task'}: {(failed_result or {}).get('msg') or 'failed'}"
+
+
+def rollback_line(rollback, bot, check_mode=False):
+    """What rollback.yml prints of one bot: its rollback's outcome (botfleet_rollback), and how long a
+    real switch took."""
+    line = f"{bot}: {rollback.get('outcome')}"
+    if rollback.get("switched") and not check_mode:
+        line += f" in {float(rollback.get('seconds') or 0):.1f}s"
+    return line

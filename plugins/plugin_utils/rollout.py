@@ -54,3 +54,112 @@ def rollout_line(bot):
     )
     gate = f" ({bot['gate']})" if bot.get("gate") else ""
     return f"{name}: {verb} release {bot.get('release')}{gate}; found: {'; '.join(bot.get('drift') or [])}"
+
+
+class BatchError(ValueError):
+    """botfleet_rollout_batches is not a list of batch sizes."""
+
+
+def rollout_batches(batches, count):
+    """The size of each batch of a rollout of ``count`` bots, as Ansible's ``serial`` would cut them.
+
+    ``batches`` is botfleet_rollout_batches: a size or a list of sizes, each a number of bots or a
+    percentage of ``count`` ("50%", at least one bot); the last size repeats until every bot is in a
+    batch, and 0 puts all the bots left in one. The sizes returned add up to ``count``, so the
+    rollout can say its batches before the first one starts.
+    """
+    sizes = list(batches) if isinstance(batches, (list, tuple)) else [batches]
+    if not sizes:
+        raise BatchError(
+            "botfleet_rollout_batches is empty; give at least one batch size, for example [1, '50%', '100%']"
+        )
+    wanted = [_batch_size(size, count) for size in sizes]
+    left, cut, index = count, [], 0
+    while left > 0:
+        size = wanted[min(index, len(wanted) - 1)]
+        size = left if size == 0 else min(size, left)
+        cut.append(size)
+        left -= size
+        index += 1
+    return cut
+
+
+def _batch_size(size, count):
+    text = str(size).strip()
+    problem = (
+        f"botfleet_rollout_batches: {size!r} is not a batch size; give a number of bots (1, 2, or 0 for all the rest) "
+        "or a percentage of them from 1% to 100% ('50%')"
+    )
+    if isinstance(size, bool) or not isinstance(size, (int, str)):
+        raise BatchError(problem)
+    if text.endswith("%"):
+        if not text[:-1].isdigit() or not 1 <= int(text[:-1]) <= 100:
+            raise BatchError(problem)
+        return int(int(text[:-1]) / 100.0 * count) or 1
+    if not text.isdigit():
+        raise BatchError(problem)
+    return int(text)
+
+
+def rollout_start_line(check, soak, limit=None):
+    """What the rollout says once its canary check is done: the canary it follows, or why it refuses.
+
+    ``check`` is canary_check's result, ``soak`` botfleet_canary_soak, ``limit`` the run's --limit
+    (None without one): a refusal that found no canary asks whether the limit left it out.
+    """
+    canaries = check.get("canaries") or {}
+    if check.get("ok"):
+        return f"canary {', '.join(canaries.values())} passed venv {', '.join(canaries.keys())} and has soaked {soak}"
+    hint = f" (is the canary within --limit {limit}?)" if limit is not None and not canaries else ""
+    return f"rollout refused: {check.get('reason')}{hint}"
+
+
+def rollout_refused(refusals, lost):
+    """Why the rollout does not start, in one line; empty when no bot refused and none was lost.
+
+    ``refusals`` are the bots' refusals (the canary check's repeats on every bot: said once),
+    ``lost`` the bots that could not be reached before the rollout started.
+    """
+    reasons = list(dict.fromkeys(refusals or ()))
+    if lost:
+        reasons.append(f"unreachable: {', '.join(lost)}")
+    return f"rollout refused, nothing was changed: {'; '.join(reasons)}" if reasons else ""
+
+
+def rollout_unreached(hostvars, batch, hosts_all, hosts):
+    """The bots a batch lost before deploying, and the line that stops the rollout for them.
+
+    A bot is lost when Ansible dropped it from the play (``hosts_all`` less ``hosts``) or its lease
+    renewal (``__botfleet_lease``) found it unreachable: Ansible drops an unreachable bot from a
+    batch without counting it as failed. Returns {lost, stop}; ``stop`` is empty when none was lost.
+    """
+    lost = [bot for bot in hosts_all if bot not in hosts]
+    lost += [
+        bot for bot in batch if (hostvars[bot].get("__botfleet_lease") or {}).get("unreachable") and bot not in lost
+    ]
+    if not lost:
+        return {"lost": [], "stop": ""}
+    reason = rollout_stop_reason({}, lost, _rollout_info(hostvars, lost))
+    return {"lost": lost, "stop": f"rollout stopped before deploying {', '.join(batch)}: {reason}"}
+
+
+def rollout_batch_stop(hostvars, batch, reached):
+    """Why a batch stops after its deployment, or empty: what failed on its bots (``_botfleet_failure``)
+    and which of ``batch`` (its bots at the start) are no longer ``reached``."""
+    failures = {bot: hostvars[bot].get("_botfleet_failure") or "" for bot in reached}
+    lost = [bot for bot in batch if bot not in reached]
+    return rollout_stop_reason(failures, lost, _rollout_info(hostvars, lost))
+
+
+def rollout_stopped_message(hostvars, stop, batch):
+    """The team's message when the rollout stops: the reason, then each rollback's outcome."""
+    outcomes = [
+        f"{bot}: {hostvars[bot]['botfleet_rollback'].get('outcome')}"
+        for bot in batch
+        if hostvars[bot].get("botfleet_rollback") is not None
+    ]
+    return f"**{stop}**. {'; '.join(outcomes)}".rstrip()
+
+
+def _rollout_info(hostvars, bots):
+    return {bot: hostvars[bot].get("_botfleet_rollout_info") or {} for bot in bots}

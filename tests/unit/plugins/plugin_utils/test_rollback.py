@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.botfleet.deploy.plugins.plugin_utils.rollback import failure_reason, rollback_outcome
+from ansible_collections.botfleet.deploy.plugins.plugin_utils.rollback import (
+    failure_reason,
+    rollback_line,
+    rollback_outcome,
+)
 
 SWITCHED = {
     "changed": True,
@@ -70,3 +74,37 @@ def test_the_failure_reason_names_the_failed_task_otherwise():
         "Build the release: release 3f9c refused, nothing was switched"
     )
     assert failure_reason(None, None) == "a task: failed"
+
+
+ROLLED_BACK = {
+    "ok": True,
+    "outcome": f"rolled back from release {'b' * 12} to {'a' * 12}, which serves again",
+    "switched": True,
+    "seconds": 3.14159,
+}
+
+
+@pytest.mark.parametrize(
+    ("rollback", "check_mode", "line"),
+    [
+        (ROLLED_BACK, False, f"toodles: rolled back from release {'b' * 12} to {'a' * 12}, which serves again in 3.1s"),
+        (
+            dict(ROLLED_BACK, outcome=f"would roll back from release {'b' * 12} to {'a' * 12}"),
+            True,
+            f"toodles: would roll back from release {'b' * 12} to {'a' * 12}",
+        ),
+        (
+            {
+                "ok": True,
+                "outcome": "nothing was switched: it still serves the release it had",
+                "switched": False,
+                "seconds": 0.4,
+            },
+            False,
+            "toodles: nothing was switched: it still serves the release it had",
+        ),
+    ],
+    ids=["switched", "check-mode", "nothing-switched"],
+)
+def test_the_rollback_line_times_only_a_real_switch(rollback, check_mode, line):
+    assert rollback_line(rollback, "toodles", check_mode) == line
