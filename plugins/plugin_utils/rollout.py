@@ -84,6 +84,24 @@ def rollout_batches(batches, count):
     return cut
 
 
+def rollout_forks_line(batch, forks):
+    """What to say when a batch has more bots than Ansible runs at once (its forks); empty otherwise.
+
+    Ansible runs each task of a batch on ``forks`` hosts at a time, so a batch of 35 bots with the
+    default 10 forks gates its bots in four turns: the batch takes four times as long as it would
+    with 35 forks. Forks cannot be changed from a playbook; the line says where to set them.
+    """
+    size, forks = len(batch), int(forks)
+    if size <= forks:
+        return ""
+    turns = -(-size // forks)
+    return (
+        f"this batch has {size} bots and Ansible runs {forks} at a time (forks), so each of its steps takes "
+        f"{turns} turns: run with --forks {size} (or forks in ansible.cfg, Forks in an AWX job template) "
+        "to deploy and gate them together"
+    )
+
+
 def _batch_size(size, count):
     text = str(size).strip()
     problem = (

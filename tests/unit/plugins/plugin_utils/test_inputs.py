@@ -112,6 +112,7 @@ def test_filters_are_registered():
         "rollout_line",
         "rollout_batches",
         "rollout_start_line",
+        "rollout_forks_line",
         "rollout_refused",
         "rollout_unreached",
         "rollout_batch_stop",

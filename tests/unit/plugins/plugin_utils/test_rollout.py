@@ -8,6 +8,7 @@ from ansible_collections.botfleet.deploy.plugins.plugin_utils.rollout import (
     BatchError,
     rollout_batch_stop,
     rollout_batches,
+    rollout_forks_line,
     rollout_line,
     rollout_refused,
     rollout_start_line,
@@ -244,3 +245,20 @@ def test_the_team_reads_the_stop_then_each_rollback():
         "which serves again"
     )
     assert rollout_stopped_message(HOSTVARS, "rollout stopped: x", ["toodles"]) == "**rollout stopped: x**."
+
+
+def test_a_batch_larger_than_the_forks_is_said_with_its_turns_and_where_to_set_forks():
+    batch = [f"bot{n}" for n in range(35)]
+    line = rollout_forks_line(batch, 10)
+    assert line.startswith(
+        "this batch has 35 bots and Ansible runs 10 at a time (forks), so each of its steps takes 4 turns"
+    )
+    assert "--forks 35" in line
+    assert rollout_forks_line(batch[:11], "10").startswith(
+        "this batch has 11 bots"
+    ) and "takes 2 turns" in rollout_forks_line(batch[:11], 10)
+
+
+def test_a_batch_that_fits_the_forks_says_nothing():
+    assert rollout_forks_line(["barnacles"], 10) == ""
+    assert rollout_forks_line([f"bot{n}" for n in range(10)], 10) == ""
