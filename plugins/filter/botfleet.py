@@ -43,39 +43,24 @@ from ansible_collections.botfleet.deploy.plugins.plugin_utils.times import Durat
 from ansible_collections.botfleet.deploy.plugins.plugin_utils.watchdog import watchdog_config
 
 
-def _duration_seconds(value):
-    try:
-        return duration_seconds(value)
-    except DurationError as exc:
-        raise AnsibleFilterError(str(exc)) from exc
+def _as_filter(function, errors, prefix=""):
+    """``function`` as a filter: the errors it raises for bad input become AnsibleFilterError, after ``prefix``."""
+
+    def run(*args, **kwargs):
+        try:
+            return function(*args, **kwargs)
+        except errors as exc:
+            raise AnsibleFilterError(f"{prefix}{exc}") from exc
+
+    run.__doc__ = function.__doc__
+    return run
 
 
-def _canary_check(bots, soak):
-    try:
-        return canary_check(bots, soak)
-    except DurationError as exc:
-        raise AnsibleFilterError(f"botfleet_canary_soak: {exc}") from exc
-
-
-def _canary_line(info):
-    try:
-        return canary_line(info)
-    except ValueError as exc:
-        raise AnsibleFilterError(str(exc)) from exc
-
-
-def _rollout_batches(batches, count):
-    try:
-        return rollout_batches(batches, int(count))
-    except BatchError as exc:
-        raise AnsibleFilterError(str(exc)) from exc
-
-
-def _soak_verdict(soak, canary, baseline=(), rules=None, idle=0, probe=None):
-    try:
-        return soak_verdict(soak, canary, baseline, rules, idle, probe)
-    except SoakRuleError as exc:
-        raise AnsibleFilterError(f"soak_verdict: {exc}") from exc
+_duration_seconds = _as_filter(duration_seconds, DurationError)
+_canary_check = _as_filter(canary_check, DurationError, "botfleet_canary_soak: ")
+_canary_line = _as_filter(canary_line, ValueError)
+_rollout_batches = _as_filter(lambda batches, count: rollout_batches(batches, int(count)), BatchError)
+_soak_verdict = _as_filter(soak_verdict, SoakRuleError, "soak_verdict: ")
 
 
 def unit_value_problems(values, secrets=None):

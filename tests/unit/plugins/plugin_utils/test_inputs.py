@@ -151,3 +151,22 @@ def test_unit_value_problems_takes_the_secrets_or_their_keys():
 def test_unit_value_problems_misuse_is_a_filter_error(values, message):
     with pytest.raises(AnsibleFilterError, match=message):
         FilterModule().filters()["unit_value_problems"](values)
+
+
+@pytest.mark.parametrize(
+    ("name", "args", "message"),
+    [
+        ("duration_seconds", ("soon",), "soon"),
+        ("canary_check", ({}, "soon"), "^botfleet_canary_soak: "),
+        ("rollout_batches", (["half"], "5"), "'half' is not a batch size"),
+        ("soak_verdict", ({}, "barnacles", [], {"nonsense_rule": 1}), "^soak_verdict: "),
+    ],
+)
+def test_bad_input_to_a_filter_is_a_filter_error_that_names_it(name, args, message):
+    """No Python traceback: the filter's own error, as AnsibleFilterError, with its prefix where it has one."""
+    with pytest.raises(AnsibleFilterError, match=message):
+        FilterModule().filters()[name](*args)
+
+
+def test_rollout_batches_takes_the_count_as_ansible_gives_it():
+    assert FilterModule().filters()["rollout_batches"]([1, "50%", "100%"], "5") == [1, 2, 2]
