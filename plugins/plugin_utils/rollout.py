@@ -60,14 +60,20 @@ class BatchError(ValueError):
     """botfleet_rollout_batches is not a list of batch sizes."""
 
 
+# botfleet_rollout_batches when the inventory gives none: one bot, then half the fleet, then the rest.
+DEFAULT_BATCHES = (1, "50%", "100%")
+
+
 def rollout_batches(batches, count):
     """The size of each batch of a rollout of ``count`` bots, as Ansible's ``serial`` would cut them.
 
-    ``batches`` is botfleet_rollout_batches: a size or a list of sizes, each a number of bots or a
-    percentage of ``count`` ("50%", at least one bot); the last size repeats until every bot is in a
-    batch, and 0 puts all the bots left in one. The sizes returned add up to ``count``, so the
-    rollout can say its batches before the first one starts.
+    ``batches`` is botfleet_rollout_batches (None: DEFAULT_BATCHES): a size or a list of sizes, each a
+    number of bots or a percentage of ``count`` ("50%", at least one bot); the last size repeats until
+    every bot is in a batch, and 0 puts all the bots left in one. The sizes returned add up to
+    ``count``, so the rollout can say its batches before the first one starts.
     """
+    if batches is None:
+        batches = DEFAULT_BATCHES
     sizes = list(batches) if isinstance(batches, (list, tuple)) else [batches]
     if not sizes:
         raise BatchError(

@@ -262,3 +262,7 @@ def test_a_batch_larger_than_the_forks_is_said_with_its_turns_and_where_to_set_f
 def test_a_batch_that_fits_the_forks_says_nothing():
     assert rollout_forks_line(["barnacles"], 10) == ""
     assert rollout_forks_line([f"bot{n}" for n in range(10)], 10) == ""
+
+
+def test_no_batches_given_is_the_default_one_then_half_then_the_rest():
+    assert rollout_batches(None, 5) == rollout_batches([1, "50%", "100%"], 5) == [1, 2, 2]
